@@ -1,0 +1,232 @@
+package soap
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dispatcher runs one parsed operation and returns the payload of its
+// <opReturn> (nil for void operations) or an error (a *Fault, or anything
+// else, which becomes a 30000 fault).
+type Dispatcher interface {
+	Dispatch(ctx context.Context, req *Request) (any, error)
+}
+
+// Observer is told about every call (for metrics); may be nil.
+type Observer func(operation string, faultCode int, elapsed time.Duration)
+
+// Handler serves IPS calls over HTTP POST.
+type Handler struct {
+	Dispatcher Dispatcher
+	Project    Projector
+	Logger     *slog.Logger
+	Observe    Observer
+	// MaxBodyBytes bounds the request body, after gunzip.
+	MaxBodyBytes int64
+	Limits       Limits
+	// DefaultTransport answers requests that cannot be parsed: Bare on the
+	// /scene7/api endpoint, SOAP otherwise.
+	DefaultTransport Transport
+}
+
+// DefaultMaxBodyBytes is large enough for a 10,000-handle submitJob.
+const DefaultMaxBodyBytes = 8 << 20
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	log := h.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		h.writeFault(w, r, h.guessTransport(r), nil, Errorf(CodeInvalidXML, "method %s not allowed: IPS calls are HTTP POST", r.Method))
+		return
+	}
+	var req *Request
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("panic serving IPS call", "panic", p, "stack", string(debug.Stack()))
+			t := h.guessTransport(r)
+			if req != nil {
+				t = req.Transport
+			}
+			h.writeFault(w, r, t, req, Errorf(CodeException, "internal server error"))
+		}
+	}()
+
+	body, err := h.readBody(r)
+	if err != nil {
+		h.finish(w, r, log, start, h.guessTransport(r), nil, nil, AsFault(err))
+		return
+	}
+	req, err = Parse(body, h.limits())
+	if err != nil {
+		h.finish(w, r, log, start, h.guessTransport(r), nil, nil, AsFault(err))
+		return
+	}
+	req.BasicUser, req.BasicPassword, req.HasBasic = r.BasicAuth()
+	req.AcceptLanguage = r.Header.Get("Accept-Language")
+	req.RemoteAddr = r.RemoteAddr
+
+	payload, err := h.Dispatcher.Dispatch(r.Context(), req)
+	if err != nil {
+		var f *Fault
+		if !errors.As(err, &f) {
+			log.Error("IPS call failed", "op", req.Operation, "err", err)
+		}
+		h.finish(w, r, log, start, req.Transport, req, nil, AsFault(err))
+		return
+	}
+	out, err := EncodeResponse(req.Transport, req.Namespace, req.Operation, payload, h.Project)
+	if err != nil {
+		log.Error("encode IPS response", "op", req.Operation, "err", err)
+		h.finish(w, r, log, start, req.Transport, req, nil, Errorf(CodeException, "internal server error"))
+		return
+	}
+	h.finish(w, r, log, start, req.Transport, req, out, nil)
+}
+
+func (h *Handler) limits() Limits {
+	if h.Limits == (Limits{}) {
+		return DefaultLimits()
+	}
+	return h.Limits
+}
+
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, log *slog.Logger, start time.Time, t Transport, req *Request, out []byte, f *Fault) {
+	op, code := "", 0
+	if req != nil {
+		op = req.Operation
+	}
+	if f != nil {
+		code = f.Code
+		h.writeFault(w, r, t, req, f)
+	} else {
+		h.write(w, r, t, req, http.StatusOK, out)
+	}
+	elapsed := time.Since(start)
+	if h.Observe != nil {
+		h.Observe(op, code, elapsed)
+	}
+	attrs := []any{"op", op, "transport", t.String(), "ms", elapsed.Milliseconds()}
+	if req != nil {
+		if u, _, ok := req.Credentials(); ok {
+			attrs = append(attrs, "user", u)
+		}
+		if req.Auth.AppName != "" {
+			attrs = append(attrs, "app", req.Auth.AppName)
+		}
+	}
+	if f != nil {
+		attrs = append(attrs, "fault", f.Code, "reason", f.Reason)
+	}
+	log.Info("ips call", attrs...)
+}
+
+// readBody reads the body within the size limit, gunzipping it when the
+// client says so.
+func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	var src io.Reader = r.Body
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, Errorf(CodeInvalidXML, "request body is not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	body, err := io.ReadAll(io.LimitReader(src, limit+1))
+	if err != nil {
+		return nil, Errorf(CodeInvalidXML, "request body could not be read (truncated?): %v", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, Errorf(CodeInvalidXML, "request body exceeds the limit of %d bytes", limit)
+	}
+	return body, nil
+}
+
+// guessTransport picks the answer shape when the body could not be parsed.
+func (h *Handler) guessTransport(r *http.Request) Transport {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/soap+xml" {
+		return SOAP12
+	}
+	if h.DefaultTransport != 0 {
+		return h.DefaultTransport
+	}
+	return SOAP11
+}
+
+func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, t Transport, req *Request, f *Fault) {
+	status := http.StatusInternalServerError
+	if req != nil && req.Auth.FaultHTTPStatusCode != 0 {
+		status = req.Auth.FaultHTTPStatusCode
+	}
+	h.write(w, r, t, req, status, EncodeFault(t, f))
+}
+
+func (h *Handler) write(w http.ResponseWriter, r *http.Request, t Transport, req *Request, status int, body []byte) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", ContentType(t))
+	hdr.Add("Vary", "Accept-Encoding")
+	if wantsGzip(r, req) {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		body = buf.Bytes()
+		hdr.Set("Content-Encoding", "gzip")
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// wantsGzip: gzipResponse=true forces gzip, false forbids it, absent leaves
+// it to Accept-Encoding (SPEC §7).
+func wantsGzip(r *http.Request, req *Request) bool {
+	if req != nil && req.Auth.GzipResponse != nil {
+		return *req.Auth.GzipResponse
+	}
+	return acceptsGzip(r.Header.Values("Accept-Encoding"))
+}
+
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
+				continue
+			}
+			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// String helps when a Request shows up in test failures.
+func (r *Request) String() string {
+	return fmt.Sprintf("%s %s {%s}", r.Transport, r.Operation, r.Namespace)
+}

@@ -1,0 +1,185 @@
+// Package store is the catalogue and job-log persistence of IPS Export.
+//
+// One interface, two drivers (sqlite for the embedded default, postgres for
+// scale-out), one conformance suite (storetest) run against both. Handles are
+// opaque strings minted by the driver; every lookup of a company-owned object
+// takes the company handle, so an object of another company is simply not
+// found (ErrNotFound), never revealed.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a handle or name does not resolve within the
+// given company (or at all).
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a unique name is already taken.
+var ErrConflict = errors.New("already exists")
+
+// Roles of the IPS reference (string-constants/r-user-roles.md).
+const (
+	RoleIpsAdmin               = "IpsAdmin"
+	RoleIpsCompanyAdmin        = "IpsCompanyAdmin"
+	RoleIpsUser                = "IpsUser"
+	RoleWebServiceUser         = "WebServiceUser"
+	RoleTrialSiteAdmin         = "TrialSiteAdmin"
+	RoleTrialSiteUser          = "TrialSiteUser"
+	RoleImagePortalAdmin       = "ImagePortalAdmin"
+	RoleImagePortalUser        = "ImagePortalUser"
+	RoleImagePortalContrib     = "ImagePortalContrib"
+	RoleImagePortalContribUser = "ImagePortalContribUser"
+)
+
+// Roles lists every valid role.
+var Roles = []string{
+	RoleIpsAdmin, RoleIpsCompanyAdmin, RoleIpsUser, RoleWebServiceUser,
+	RoleTrialSiteAdmin, RoleTrialSiteUser, RoleImagePortalAdmin,
+	RoleImagePortalUser, RoleImagePortalContrib, RoleImagePortalContribUser,
+}
+
+// Company is an IPS company.
+type Company struct {
+	Handle   string
+	Name     string
+	RootPath string // "<Name>/", the root folder path
+	Created  time.Time
+}
+
+// User is an IPS user. PasswordHash is a bcrypt hash; never log it.
+type User struct {
+	Handle       string
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         string
+	PasswordHash string
+	Created      time.Time
+}
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         string
+	PasswordHash string
+}
+
+// Folder is a folder of a company. Path is relative to nothing: it starts with
+// the company root, e.g. "Acme/", "Acme/shoes/", always ending in "/".
+type Folder struct {
+	Handle        string
+	CompanyHandle string
+	Path          string
+	ParentHandle  string // "" for the root folder
+	Created       time.Time
+}
+
+// Asset is a catalogue asset. Set types (ImageSet, SpinSet, …) have no file:
+// StorageKey, Size and SHA256 are empty, their members are in SetMembers.
+type Asset struct {
+	Handle        string
+	CompanyHandle string
+	FolderHandle  string
+	FolderPath    string // the folder's Path
+	Name          string // IPS asset name (usually the file name without extension)
+	FileName      string // original file name with extension
+	Type          string // IPS asset type: Image, Pdf, Video, ImageSet, AssetSet, …
+	SubType       string // e.g. MediaSet for an AssetSet
+	Size          int64
+	SHA256        string // hex
+	StorageKey    string // blob key of the original file
+	Width, Height int
+	CreatedBy     string // user handle
+	Created       time.Time
+	Modified      time.Time
+}
+
+// NewAsset is the input of CreateAsset. FolderHandle must belong to the company.
+type NewAsset struct {
+	CompanyHandle string
+	FolderHandle  string
+	Name          string
+	FileName      string
+	Type          string
+	SubType       string
+	Size          int64
+	SHA256        string
+	StorageKey    string
+	Width, Height int
+	CreatedBy     string
+	Members       []string // member asset handles, for set types
+}
+
+// AssetQuery selects assets for searchAssets.
+type AssetQuery struct {
+	CompanyHandle     string
+	FolderPath        string // "" = whole company
+	IncludeSubfolders bool
+	Types             []string // empty = all
+	ExcludeTypes      []string
+	SubTypes          []string
+	NameLike          string // case-insensitive substring of Name or FileName; "" = any
+	SortBy            string // Created, Modified, Name, AssetType, FileSize; "" = Name
+	Descending        bool
+	Limit             int // page size (> 0)
+	Offset            int
+}
+
+// ImageFormat is a named preset (IS macro): Name is the macro name,
+// URLModifier the IS command string.
+type ImageFormat struct {
+	Handle        string
+	CompanyHandle string
+	Name          string
+	URLModifier   string
+}
+
+// Catalog is the catalogue part of the store.
+type Catalog interface {
+	CreateCompany(ctx context.Context, name string) (Company, error) // ErrConflict on duplicate name (case-insensitive)
+	CompanyByHandle(ctx context.Context, handle string) (Company, error)
+	CompanyByName(ctx context.Context, name string) (Company, error) // case-insensitive
+	ListCompanies(ctx context.Context) ([]Company, error)
+
+	CreateUser(ctx context.Context, u NewUser) (User, error) // ErrConflict on duplicate email (case-insensitive)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	UserByHandle(ctx context.Context, handle string) (User, error)
+	SetPasswordHash(ctx context.Context, userHandle, hash string) error
+	AddMembership(ctx context.Context, userHandle, companyHandle string) error // idempotent
+	UserCompanies(ctx context.Context, userHandle string) ([]Company, error)
+	IsMember(ctx context.Context, userHandle, companyHandle string) (bool, error)
+
+	// EnsureFolder returns the folder at path (relative to the company root,
+	// e.g. "shoes/red"; "" is the root), creating it and its parents.
+	EnsureFolder(ctx context.Context, companyHandle, path string) (Folder, error)
+	FolderByHandle(ctx context.Context, companyHandle, handle string) (Folder, error)
+	FolderByPath(ctx context.Context, companyHandle, fullPath string) (Folder, error) // fullPath as Folder.Path
+	ListFolders(ctx context.Context, companyHandle string) ([]Folder, error)          // ordered by Path
+
+	CreateAsset(ctx context.Context, a NewAsset) (Asset, error)
+	// AssetsByHandles returns the assets found, in input order; unknown
+	// handles (and other companies' handles) are omitted.
+	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]Asset, error)
+	AssetsByNames(ctx context.Context, companyHandle string, names, types []string) ([]Asset, error)
+	SearchAssets(ctx context.Context, q AssetQuery) (assets []Asset, total int, err error)
+	DeleteAsset(ctx context.Context, companyHandle, handle string) error // ErrNotFound if unknown
+	SetMembers(ctx context.Context, companyHandle, setHandle string) ([]Asset, error)
+
+	// SaveImageFormat upserts by Handle when set, else by name (case-insensitive).
+	SaveImageFormat(ctx context.Context, f ImageFormat) (ImageFormat, error)
+	ImageFormats(ctx context.Context, companyHandle string) ([]ImageFormat, error) // ordered by name
+	ImageFormatByName(ctx context.Context, companyHandle, name string) (ImageFormat, error) // case-insensitive
+	DeleteImageFormat(ctx context.Context, companyHandle, handle string) error
+}
+
+// Store is everything the service persists.
+type Store interface {
+	Catalog
+	Ping(ctx context.Context) error
+	Close() error
+}
