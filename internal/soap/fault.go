@@ -21,13 +21,13 @@ const (
 	CodeInvalidCredentials = 10001
 	CodeInvalidUser        = 10002
 
-	CodeInvalidCompany          = 20000
-	CodeNoOperationPermission   = 20003
-	CodeIllegalParameterValue   = 20005
-	CodeIllegalCompany          = 20006
-	CodeIllegalRequestUser      = 20007
+	CodeInvalidCompany        = 20000
+	CodeNoOperationPermission = 20003
+	CodeIllegalParameterValue = 20005
+	CodeIllegalCompany        = 20006
+	CodeIllegalRequestUser    = 20007
 
-	CodeException       = 30000
+	CodeException        = 30000
 	CodeInvalidParameter = 30001
 	CodeMissingParameter = 30002
 	CodeInvalidXML       = 30003

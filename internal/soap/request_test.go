@@ -146,7 +146,7 @@ func TestParseRejects(t *testing.T) {
 	deep := strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100)
 	tests := []struct {
 		name, body, reason string
-		code           int
+		code               int
 	}{
 		{"empty", "", "empty", CodeInvalidXML},
 		{"not xml", "hello", "unexpected text", CodeInvalidXML},

@@ -172,7 +172,7 @@ type Catalog interface {
 
 	// SaveImageFormat upserts by Handle when set, else by name (case-insensitive).
 	SaveImageFormat(ctx context.Context, f ImageFormat) (ImageFormat, error)
-	ImageFormats(ctx context.Context, companyHandle string) ([]ImageFormat, error) // ordered by name
+	ImageFormats(ctx context.Context, companyHandle string) ([]ImageFormat, error)          // ordered by name
 	ImageFormatByName(ctx context.Context, companyHandle, name string) (ImageFormat, error) // case-insensitive
 	DeleteImageFormat(ctx context.Context, companyHandle, handle string) error
 }
