@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/text/encoding/htmlindex"
 )
@@ -158,6 +160,11 @@ func (r *Request) decodeFault(err error) *Fault {
 	if errors.As(err, &numErr) {
 		path := elementPathWithText(r.param, numErr.Num)
 		return Invalid(path, numErr.Num, "not a valid "+numberKind(numErr.Func))
+	}
+	var te *time.ParseError
+	if errors.As(err, &te) {
+		path := elementPathWithText(r.param, te.Value)
+		return Invalid(path, te.Value, "not a valid xsd:dateTime (e.g. 2026-11-28T10:00:00Z)")
 	}
 	var ve *ValueError
 	if errors.As(err, &ve) {
@@ -696,4 +703,27 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// Present tells whether the operation element has a (non-empty, non-nil)
+// child at the slash-separated path of local names, e.g.
+// "includeSubfolders" or "exportJob/emailSetting". Generated types cannot
+// tell an absent boolean from false; this can.
+func (r *Request) Present(path string) bool {
+	want := strings.Split(path, "/")
+	var stack []string
+	for _, tok := range r.param[min(1, len(r.param)):] {
+		switch t := tok.(type) {
+		case xml.StartElement:
+			stack = append(stack, t.Name.Local)
+			if slices.Equal(stack, want) {
+				return true
+			}
+		case xml.EndElement:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
+	return false
 }

@@ -231,3 +231,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPresent(t *testing.T) {
+	body := `<Request><searchAssetsParam><companyHandle>c</companyHandle><includeSubfolders>false</includeSubfolders><trash/><x><y>1</y></x></searchAssetsParam></Request>`
+	req, err := Parse([]byte(body), DefaultLimits())
+	require.NoError(t, err)
+	assert.True(t, req.Present("includeSubfolders"))
+	assert.True(t, req.Present("x/y"))
+	assert.False(t, req.Present("trash"), "empty means absent")
+	assert.False(t, req.Present("y"))
+	assert.False(t, req.Present("searchAssetsParam"))
+}

@@ -1,0 +1,65 @@
+# IPS Export. `make run` serves the embedded default; `make test` runs every test.
+# Both install the Debian packages they need when missing.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/ipsd
+DATA ?= ./data
+ADDR ?= 127.0.0.1:8080
+FUZZTIME ?= 10s
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+# libvips for rendering (cgo); the rest are the real peers the tests talk to:
+# PostgreSQL, SOAP toolkits (zeep, PHP SoapClient), xmllint.
+# Never nodejs/npm from Debian: it would replace the machine's Node 20.
+RUN_PACKAGES := libvips-dev pkg-config
+TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils
+
+# fuzz targets run briefly by `make test`: package:Target
+FUZZ_TARGETS := ./internal/soap:FuzzParse
+
+.PHONY: all build run test test-go fuzz deps-run deps-test generate vet clean
+
+all: build
+
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps-run:
+	$(call install_missing,$(RUN_PACKAGES))
+
+deps-test:
+	$(call install_missing,$(TEST_PACKAGES))
+
+build: deps-run
+	$(GO) build -o $(BIN) ./cmd/ipsd
+
+run: build
+	./$(BIN) --data $(DATA) admin demo --if-new
+	./$(BIN) --data $(DATA) serve --addr $(ADDR)
+
+vet:
+	$(GO) vet ./...
+
+test: deps-test vet test-go fuzz
+
+test-go:
+	$(GO) test -count=1 -timeout 20m ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,167 @@
+package blob
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Local stores files under a directory (also any shared mount).
+type Local struct {
+	root string
+}
+
+// NewLocal returns a store rooted at dir, creating it.
+func NewLocal(dir string) (*Local, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("blob root %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return nil, fmt.Errorf("blob root %s: %w", dir, err)
+	}
+	return &Local{root: abs}, nil
+}
+
+// Root is the directory files live under.
+func (l *Local) Root() string { return l.root }
+
+// CleanKey validates a key: relative, slash-separated, no "..", no NUL, no
+// empty segments. Keys come from our own code, but we check anyway so no
+// bug can write outside the root.
+func CleanKey(key string) (string, error) {
+	if key == "" || strings.ContainsRune(key, 0) || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") {
+		return "", fmt.Errorf("invalid blob key %q", key)
+	}
+	c := path.Clean(key)
+	if c != key || c == "." || strings.HasPrefix(c, "../") || c == ".." {
+		return "", fmt.Errorf("invalid blob key %q", key)
+	}
+	return c, nil
+}
+
+func (l *Local) path(key string) (string, error) {
+	k, err := CleanKey(key)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(l.root, filepath.FromSlash(k)), nil
+}
+
+// Put writes r to a temporary file beside the target, fsyncs and renames it.
+func (l *Local) Put(ctx context.Context, key string, r io.Reader) (Info, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return Info{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+filepath.Base(p)+"-*")
+	if err != nil {
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
+	if err != nil {
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	ok = true
+	st, err := os.Stat(p)
+	if err != nil {
+		return Info{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	return Info{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Modified: st.ModTime()}, nil
+}
+
+// Open opens key for reading. Symlinks are not followed out of the root:
+// only regular files are served.
+func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, Info, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, Info{}, ErrNotFound
+	}
+	st, err := os.Lstat(p)
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, Info{}, ErrNotFound
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("open %s: %w", key, err)
+	}
+	return f, Info{Key: key, Size: st.Size(), Modified: st.ModTime()}, nil
+}
+
+// Stat describes key.
+func (l *Local) Stat(ctx context.Context, key string) (Info, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return Info{}, ErrNotFound
+	}
+	st, err := os.Lstat(p)
+	if err != nil || !st.Mode().IsRegular() {
+		return Info{}, ErrNotFound
+	}
+	return Info{Key: key, Size: st.Size(), Modified: st.ModTime()}, nil
+}
+
+// Delete removes key; a missing key is not an error.
+func (l *Local) Delete(ctx context.Context, key string) error {
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeletePrefix removes the directory prefix and everything under it.
+func (l *Local) DeletePrefix(ctx context.Context, prefix string) error {
+	p, err := l.path(strings.TrimSuffix(prefix, "/"))
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(p); err != nil {
+		return fmt.Errorf("delete %s: %w", prefix, err)
+	}
+	return nil
+}
+
+// ctxReader stops a long copy when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,226 @@
+// Package service implements the IPS operations: one handler per operation,
+// authentication and authorisation. It speaks in generated message types
+// (ipsapi) and store records; the soap package does the wire.
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ipsexport/ipsd/internal/soap"
+	"github.com/ipsexport/ipsd/internal/store"
+)
+
+// Config holds the service's settings.
+type Config struct {
+	// MaxExportHandles bounds an exportJob's assetHandleArray.
+	MaxExportHandles int
+	// MaxPageSize bounds searchAssets' recordsPerPage.
+	MaxPageSize int
+	// ServerName is reported in ActiveJob/serverName.
+	ServerName string
+}
+
+// Service dispatches IPS operations.
+type Service struct {
+	store   store.Store
+	log     *slog.Logger
+	cfg     Config
+	roles   roleTable
+	ops     map[string]handler
+	authMem *authCache
+	now     func() time.Time
+	// dummyHash is compared against for unknown users, so that answering
+	// them costs as long as a wrong password.
+	dummyHash []byte
+}
+
+type handler func(ctx context.Context, c *call) (any, error)
+
+// call is one authenticated operation call.
+type call struct {
+	req  *soap.Request
+	user store.User
+}
+
+func (c *call) decode(v any) error { return c.req.Decode(v) }
+
+// New builds the service over a store.
+func New(st store.Store, log *slog.Logger, cfg Config) *Service {
+	if cfg.MaxExportHandles <= 0 {
+		cfg.MaxExportHandles = 10_000
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = 1000
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = "ipsd"
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{
+		store:   st,
+		log:     log,
+		cfg:     cfg,
+		roles:   newRoleTable(),
+		authMem: newAuthCache(5 * time.Minute),
+		now:     time.Now,
+	}
+	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(time.Now().String()), bcrypt.DefaultCost)
+	s.ops = map[string]handler{
+		"checkLogin":        s.checkLogin,
+		"getCompanyInfo":    s.getCompanyInfo,
+		"getUserInfo":       s.getUserInfo,
+		"getAssets":         s.getAssets,
+		"getAssetsByName":   s.getAssetsByName,
+		"searchAssets":      s.searchAssets,
+		"getFolders":        s.getFolders,
+		"deleteAsset":       s.deleteAsset,
+		"deleteAssets":      s.deleteAssets,
+		"getImageFormats":   s.getImageFormats,
+		"saveImageFormat":   s.saveImageFormat,
+		"deleteImageFormat": s.deleteImageFormat,
+	}
+	return s
+}
+
+// Register adds (or replaces) an operation; the job engine registers its
+// own. The role table must list it.
+func (s *Service) Register(op string, h func(ctx context.Context, req *soap.Request, user store.User) (any, error)) {
+	s.ops[op] = func(ctx context.Context, c *call) (any, error) { return h(ctx, c.req, c.user) }
+}
+
+// Dispatch implements soap.Dispatcher.
+func (s *Service) Dispatch(ctx context.Context, req *soap.Request) (any, error) {
+	h, ok := s.ops[req.Operation]
+	if !ok {
+		return nil, soap.Errorf(soap.CodeInvalidParameter, "operation %s is not supported by this server", req.Operation)
+	}
+	user, err := s.authenticate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !s.roles.allows(req.Operation, user.Role) {
+		return nil, soap.AuthzFault(soap.CodeNoOperationPermission,
+			"User does not have permission to access operation '%s'", req.Operation)
+	}
+	return h(ctx, &call{req: req, user: user})
+}
+
+// authenticate checks the presented credentials. Wrong password and unknown
+// user get the same answer, so no account is revealed.
+func (s *Service) authenticate(ctx context.Context, req *soap.Request) (store.User, error) {
+	email, password, ok := req.Credentials()
+	if !ok {
+		if req.Auth.SAMLResponse != "" || req.Auth.AccessToken != "" {
+			return store.User{}, soap.AuthnFault(soap.CodeInvalidCredentials,
+				"samlResponse and accessToken authentication are not supported by this server: send user and password")
+		}
+		return store.User{}, soap.AuthnFault(soap.CodeNoCredentials,
+			"request could not be authenticated: no credentials (send an authHeader with user and password, or HTTP Basic)")
+	}
+	invalid := soap.AuthnFault(soap.CodeInvalidCredentials, "Invalid username/password")
+	if email == "" || password == "" {
+		return store.User{}, invalid
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		// Spend the same time as a real check so timing reveals nothing.
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		return store.User{}, invalid
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if !s.authMem.verify(u, password) {
+		return store.User{}, invalid
+	}
+	return u, nil
+}
+
+
+// authCache remembers successful password checks for a short time: bcrypt
+// costs tens of milliseconds, and scripts call in tight loops.
+type authCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	ok  map[[32]byte]time.Time
+}
+
+func newAuthCache(ttl time.Duration) *authCache {
+	return &authCache{ttl: ttl, ok: map[[32]byte]time.Time{}}
+}
+
+func (a *authCache) verify(u store.User, password string) bool {
+	key := sha256.Sum256([]byte(u.Handle + "\x00" + u.PasswordHash + "\x00" + password))
+	now := time.Now()
+	a.mu.Lock()
+	exp, hit := a.ok[key]
+	a.mu.Unlock()
+	if hit && now.Before(exp) {
+		return true
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return false
+	}
+	a.mu.Lock()
+	if len(a.ok) > 10_000 {
+		for k, e := range a.ok {
+			if now.After(e) {
+				delete(a.ok, k)
+			}
+		}
+	}
+	a.ok[key] = now.Add(a.ttl)
+	a.mu.Unlock()
+	return true
+}
+
+// HashPassword returns the bcrypt hash stored for a password.
+func HashPassword(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// company resolves a companyHandle the caller may use. A company that does
+// not exist and one the caller is not a member of get the same answer.
+func (s *Service) company(ctx context.Context, c *call, handle string) (store.Company, error) {
+	handle = strings.TrimSpace(handle)
+	if handle == "" {
+		return store.Company{}, soap.Missing("companyHandle")
+	}
+	co, err := s.store.CompanyByHandle(ctx, handle)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Company{}, illegalCompany(handle)
+	}
+	if err != nil {
+		return store.Company{}, fmt.Errorf("company %s: %w", handle, err)
+	}
+	if c.user.Role == store.RoleIpsAdmin {
+		return co, nil
+	}
+	member, err := s.store.IsMember(ctx, c.user.Handle, co.Handle)
+	if err != nil {
+		return store.Company{}, fmt.Errorf("membership %s: %w", handle, err)
+	}
+	if !member {
+		return store.Company{}, illegalCompany(handle)
+	}
+	return co, nil
+}
+
+func illegalCompany(handle string) *soap.Fault {
+	return soap.AuthzFault(soap.CodeIllegalCompany, "companyHandle %q is not a company this user may access", handle)
+}
