@@ -16,7 +16,7 @@ RUN_PACKAGES := libvips-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils
 
 # fuzz targets run briefly by `make test`: package:Target
-FUZZ_TARGETS := ./internal/soap:FuzzParse
+FUZZ_TARGETS := ./internal/soap:FuzzParse ./internal/render:FuzzParse
 
 .PHONY: all build run test test-go fuzz deps-run deps-test generate vet clean
 

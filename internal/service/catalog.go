@@ -128,7 +128,8 @@ func (s *Service) getUserInfo(ctx context.Context, c *call) (any, error) {
 		FirstName:       u.FirstName,
 		LastName:        u.LastName,
 		Email:           u.Email,
-		Role:            u.Role,
+		DefaultRole:     u.Role,
+		IsIpsAdmin:      u.Role == store.RoleIpsAdmin,
 		IsValid:         true,
 		PasswordExpires: dateTime(time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC)),
 	}}, nil

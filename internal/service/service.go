@@ -147,7 +147,6 @@ func (s *Service) authenticate(ctx context.Context, req *soap.Request) (store.Us
 	return u, nil
 }
 
-
 // authCache remembers successful password checks for a short time: bcrypt
 // costs tens of milliseconds, and scripts call in tight loops.
 type authCache struct {

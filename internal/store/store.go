@@ -123,11 +123,14 @@ type AssetQuery struct {
 	Types             []string // empty = all
 	ExcludeTypes      []string
 	SubTypes          []string
-	NameLike          string // case-insensitive substring of Name or FileName; "" = any
-	SortBy            string // Created, Modified, Name, AssetType, FileSize; "" = Name
-	Descending        bool
-	Limit             int // page size (> 0)
-	Offset            int
+	// StrictSubTypeCheck keeps assets without a subtype out when SubTypes
+	// is given; IPS's default (false) lets them through.
+	StrictSubTypeCheck bool
+	NameLike           string // case-insensitive substring of Name or FileName; "" = any
+	SortBy             string // Created, Modified, Name, AssetType, FileSize; "" = Name
+	Descending         bool
+	Limit              int // page size; 0 = no limit
+	Offset             int
 }
 
 // ImageFormat is a named preset (IS macro): Name is the macro name,

@@ -13,6 +13,16 @@ from zeep.helpers import serialize_object
 from zeep.transports import Transport
 
 
+def array_items(value):
+    """An IPS array as a list: zeep unwraps a wrapper of one repeated
+    element into the list itself, or gives a dict with "items"."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return value.get("items") or []
+
+
 def main():
     wsdl, user, password, company, asset = sys.argv[1:6]
     out = {}
@@ -35,14 +45,14 @@ def main():
         companyHandle=handle, nameArray={"items": [asset, "no-such-asset"]},
         _soapheaders={"authHeader": header})
     assets = serialize_object(assets)
-    items = (assets or {}).get("items") or []
+    items = array_items(assets)
     out["assets"] = [{"assetHandle": a.get("assetHandle"), "name": a.get("name"), "type": a.get("type")} for a in items]
 
     fmt_handle = svc.saveImageFormat(companyHandle=handle, name="zeep-preset",
                                      urlModifier="wid=300&fmt=png")
     out["saveImageFormat"] = fmt_handle
     formats = serialize_object(svc.getImageFormats(companyHandle=handle))
-    out["formats"] = sorted(f["name"] for f in ((formats or {}).get("items") or []))
+    out["formats"] = sorted(f["name"] for f in array_items(formats))
 
     try:
         svc.getCompanyInfo(companyName="No Such Company")

@@ -1,0 +1,164 @@
+package render
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// referenceIndex is the command list of the reference's command index
+// (is-protocol/c-command-reference/c-command-reference.md).
+var referenceIndex = []string{
+	"align", "anchor", "bfc", "bgc", "bgColor", "blendMode", "cache", "clipPath", "clipXPath", "color", "crop",
+	"cropPathE", "defaultImage", "dpr", "effect", "effectMask", "extend", "fit", "flip", "fmt", "hei", "hide",
+	"icc", "iccEmbed", "id", "imageSet", "jpegSize", "layer", "locale", "map", "mask", "maskUse", "network",
+	"op_blur", "op_brightness", "op_colorbalance", "op_colorize", "op_contrast", "op_grow", "op_growMask",
+	"op_growMaskR", "op_hue", "op_invert", "op_noise", "op_saturation", "op_sharpen", "op_usm", "op_usmR", "opac",
+	"origin", "pathAttr", "pathEmbed", "perspective", "pos", "printRes", "pscan", "qlt", "quantize", "rect", "req",
+	"res", "resMode", "rgn", "rotate", "scale", "scl", "size", "src", "template", "text", "textAngle", "textAttr",
+	"textFlowPath", "textFlowXPath", "textPath", "textPs", "type", "wid", "xmpEmbed",
+}
+
+func TestCommandTableCoversTheReference(t *testing.T) {
+	for _, name := range referenceIndex {
+		c := lookupCommand(name)
+		if assert.NotNil(t, c, name) {
+			assert.Equal(t, name, c.name, "spelling")
+			assert.NotEmpty(t, c.note, name)
+		}
+	}
+	// Cross-check against the reference itself when the steering copy is here.
+	index, err := os.ReadFile("/work/shared/reference/is-protocol/c-command-reference/c-command-reference.md")
+	if err != nil {
+		t.Skip("reference not available")
+	}
+	re := regexp.MustCompile(`(?m)^\* \[([A-Za-z_]+)\]\(`)
+	var names []string
+	for _, m := range re.FindAllStringSubmatch(string(index), -1) {
+		names = append(names, m[1])
+	}
+	require.NotEmpty(t, names)
+	assert.ElementsMatch(t, referenceIndex, names)
+}
+
+func TestCommandStatusesBehave(t *testing.T) {
+	for _, c := range commandTable {
+		if c.parse != nil {
+			continue
+		}
+		_, err := Parse(c.name+"=1", nil)
+		switch c.status {
+		case rejected:
+			var pe *ParseError
+			if assert.ErrorAs(t, err, &pe, c.name) {
+				assert.True(t, pe.Rejected, c.name)
+			}
+		case warned:
+			r, err := Parse(c.name+"=1", nil)
+			require.NoError(t, err, c.name)
+			require.Len(t, r.Warnings, 1, c.name)
+			assert.Equal(t, c.name, r.Warnings[0].Command)
+		case noEffect, rendered:
+			r, err := Parse(c.name+"=1", nil)
+			require.NoError(t, err, c.name)
+			assert.Empty(t, r.Warnings, c.name)
+		}
+	}
+}
+
+// TestCommandsDoc keeps COMMANDS.md in step with the command table.
+// Regenerate with: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/
+func TestCommandsDoc(t *testing.T) {
+	want := commandsMarkdown()
+	if os.Getenv("UPDATE_COMMANDS_MD") != "" {
+		require.NoError(t, os.WriteFile("COMMANDS.md", []byte(want), 0o644))
+	}
+	got, err := os.ReadFile("COMMANDS.md")
+	require.NoError(t, err)
+	assert.Equal(t, want, string(got), "COMMANDS.md is stale: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/")
+}
+
+func commandsMarkdown() string {
+	var b strings.Builder
+	count := map[status]int{}
+	for _, c := range commandTable {
+		count[c.status]++
+	}
+	b.WriteString(`# Image Serving commands in the export renderer
+
+Generated from the command table in ` + "`commands.go`" + ` by ` + "`TestCommandsDoc`" + `
+(` + "`UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/`" + `).
+Every command of the reference's command index
+(` + "`reference/is-protocol/c-command-reference/`" + `) is listed, with the variants its page
+defines (` + "`cropN`, `extendN`" + ` …).
+
+- **rendered** – the output follows the command's reference page.
+- **rendered (no effect on an export)** – valid, validated, and without effect on a
+  single-image export (delivery, caching, other layers), so doing nothing is faithful.
+- **accepted with a warning** – a real IS command that is not rendered: ` + "`Parse`" + ` accepts it
+  and ` + "`Request.Warnings`" + ` names it (the export's per-asset warning).
+- **rejected** – a real IS command whose omission would give a very different picture:
+  ` + "`Parse`" + ` returns a ` + "`*ParseError`" + ` with ` + "`Rejected`" + ` set.
+
+An unknown name is a ` + "`*ParseError`" + ` (` + "`unknown command`" + `), as is a malformed value.
+Some rendered commands warn for particular values (e.g. ` + "`pscan=3`" + `,
+` + "`quantize=mac`" + `, ` + "`resMode=sharp`" + `, an ` + "`icc=`" + ` name that is not registered); the notes say which.
+
+`)
+	fmt.Fprintf(&b, "%d entries: %d rendered, %d rendered with no effect on an export, %d accepted with a warning, %d rejected.\n\n",
+		len(commandTable), count[rendered], count[noEffect], count[warned], count[rejected])
+	b.WriteString("| command | status | note |\n|---|---|---|\n")
+	rows := append([]command(nil), commandTable...)
+	sort.SliceStable(rows, func(i, j int) bool { return strings.ToLower(rows[i].name) < strings.ToLower(rows[j].name) })
+	for _, c := range rows {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.name, c.status, strings.ReplaceAll(c.note, "|", "\\|"))
+	}
+	b.WriteString(commandsDecisions)
+	return b.String()
+}
+
+const commandsDecisions = `
+## Formats (` + "`fmt=`" + `)
+
+| fmt | written as | extension | notes |
+|---|---|---|---|
+| ` + "`jpeg`, `jpg`, `pjpeg`" + ` | JPEG (progressive for pjpeg), rgb/gray/cmyk | .jpg | qlt (default 80), chroma flag (0 = 4:2:0 always, 1 = 4:4:4), jpegSize |
+| ` + "`png`, `png-alpha`" + ` | 8-bit PNG, rgb/gray | .png | |
+| ` + "`png8`, `png8-alpha`" + ` | palette PNG (tRNS for -alpha) | .png | quantize |
+| ` + "`gif`, `gif-alpha`" + ` | GIF, key-colour transparency for -alpha | .gif | quantize |
+| ` + "`tif`, `tif-alpha`" + ` | TIFF rgb/gray/cmyk; compression none, lzw, zip, jpeg (not for -alpha) | .tiff | |
+| ` + "`webp`, `webp-alpha`" + ` | WebP lossy or lossless | .webp | |
+| ` + "`avif`, `avif-alpha`" + ` | AVIF (libheif, AV1), lossy or lossless, 8-bit | .avif | |
+| ` + "`heic`" + ` | lossless HEIC (libheif, HEVC) | .heic | |
+| ` + "`jpeg2000`, `jpeg2000-alpha`" + ` | JPEG 2000, lossy or lossless, rgb/gray | .jp2 | |
+| ` + "`pdf`, `eps`, `swf*`, `jpegxr*`, `f4m`, `m3u8`" + ` | not written | | parse; each asset fails with ` + "`ErrUnsupportedFormat`" + ` naming the format |
+
+## Decisions where the reference is silent
+
+- No ` + "`wid`/`hei`/`scl`/`size`" + `: full source size (SPEC §7; no DefaultPix). Defaults: qlt 80,
+  bgc FFFFFF, resMode sharp2, fmt jpeg,rgb.
+- ` + "`wid`+`hei`" + ` without ` + "`fit=`" + ` enlarge; ` + "`fit=mode`" + ` without the upscale flag does not
+  (the page's default ` + "`fit=fit,0`" + `). ` + "`size=`" + ` never enlarges ("no larger than").
+- Order: crop → size/scale → opac → color → rotate → extend → bgColor (layer 0); flip after
+  extend (r-flip.md for layer=comp); op_blur, op_brightness/op_contrast, op_colorize,
+  op_saturation/op_hue, op_colorbalance, op_invert, op_noise on the composite; then rgn,
+  wid/hei/scl/fit/align, rect; then op_sharpen, op_usm, op_usmR; then alpha flattening on bgc,
+  the output pixel type or icc= profile, metadata, encoding.
+- EXIF orientation is applied (the reference is silent; uploads to Scene7 were normalised).
+- Colour: sources are converted to sRGB through their embedded profile (perceptual intent,
+  black-point compensation: Adobe's template values); CMYK without a profile through libvips'
+  built-in CMYK profile; gray stays gray until an RGB operation or the output needs RGB.
+  16-bit sources are reduced to 8 bits ("8 bits per pixel component are returned").
+- Metadata: EXIF, IPTC and XMP are dropped; the output profile only with ` + "`iccEmbed=1`" + ` (JPEG,
+  PNG, TIFF); XMP only with ` + "`xmpEmbed=1`" + ` (JPEG, TIFF); the print resolution is the source's
+  (libvips reads 72 dpi when a file has none) unless ` + "`printRes=`" + ` sets it.
+- Rounding of a free side: half up. Enum values are case-insensitive. ` + "`+`" + ` is not a space.
+- ` + "`op_*`" + ` formulas are not documented: the notes give the ones used (uncalibrated).
+- PDF and multi-page sources render their first page (PDF at 72 dpi, through poppler).
+`

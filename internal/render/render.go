@@ -1,0 +1,246 @@
+// Package render converts images as Adobe Scene7 Image Serving does for an
+// export (fmt=convert): it parses IS modifier strings with their macros and
+// variables (Parse) and renders them with libvips (Renderer.Render).
+//
+// It knows images and modifier strings only, nothing of SOAP or jobs.
+// COMMANDS.md lists every IS command as rendered, accepted with a warning,
+// or rejected.
+//
+// libvips is initialised once per process by github.com/h2non/bimg's package
+// init (vips_init). New then applies the process-wide libvips settings this
+// service wants; see Config.
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+
+	"github.com/h2non/bimg"
+)
+
+// Defaults pinned by SPEC §7 ("Rendering defaults").
+const (
+	DefaultMaxInputPixels  = 100_000_000
+	DefaultMaxOutputWidth  = 16384
+	DefaultMaxOutputHeight = 16384
+	defaultQuality         = 80
+	defaultArenaMax        = 2
+)
+
+// defaultBgc is attribute::BkgColor in Adobe's server template: white.
+var defaultBgc = colorValue{Kind: colorRGB, V: [4]float64{255, 255, 255}, A: 255}
+
+// Config configures a Renderer. The zero value is usable.
+type Config struct {
+	// MaxInputPixels bounds the source's width×height (first page), checked
+	// from the header before any pixel is decoded: a guard against
+	// decompression bombs. 0 means DefaultMaxInputPixels.
+	MaxInputPixels int64
+	// MaxOutputWidth and MaxOutputHeight bound the reply image (the
+	// attribute::MaxPix of IS). 0 means 16384.
+	MaxOutputWidth, MaxOutputHeight int
+	// ICCProfiles maps icc= names to profile files (`ipsd admin icc add`).
+	// The built-in "sRGB" is always available. Names match case-insensitively.
+	ICCProfiles map[string]string
+
+	// Concurrency is the number of libvips worker threads per render
+	// (process-wide). 0 keeps what bimg's init chose: 1, unless the
+	// VIPS_CONCURRENCY environment variable says otherwise. One thread per
+	// render is deliberate for a server: parallelism comes from rendering
+	// several assets at once (one per export worker), which keeps every core
+	// busy without oversubscribing them and keeps per-thread buffers few.
+	Concurrency int
+	// MallocArenaMax caps glibc malloc arenas (process-wide mallopt), since
+	// RSS growth under libvips load is mostly arena fragmentation
+	// (SPEC §6). 0 means 2; a negative value leaves glibc's default.
+	MallocArenaMax int
+
+	// Logger receives debug logs of each render; nil discards them.
+	Logger *slog.Logger
+}
+
+// Renderer renders Requests. It is safe for concurrent use.
+type Renderer struct {
+	maxIn      int64
+	maxW, maxH int
+	profiles   map[string]*iccProfile // by lower-case name
+	srgb, cmyk []byte                 // libvips built-in profiles, for iccEmbed
+	log        *slog.Logger
+}
+
+// New returns a Renderer and applies the process-wide libvips settings:
+// the operation cache is switched off (a renderer of distinct assets gets no
+// hits from it, it would pin their memory, and cached loads key on buffer
+// addresses that are reused), concurrency as configured, malloc arenas capped.
+func New(cfg Config) (*Renderer, error) {
+	r := &Renderer{
+		maxIn:    cfg.MaxInputPixels,
+		maxW:     cfg.MaxOutputWidth,
+		maxH:     cfg.MaxOutputHeight,
+		profiles: map[string]*iccProfile{},
+		log:      cfg.Logger,
+	}
+	if r.maxIn <= 0 {
+		r.maxIn = DefaultMaxInputPixels
+	}
+	if r.maxW <= 0 {
+		r.maxW = DefaultMaxOutputWidth
+	}
+	if r.maxH <= 0 {
+		r.maxH = DefaultMaxOutputHeight
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	arenas := cfg.MallocArenaMax
+	if arenas == 0 {
+		arenas = defaultArenaMax
+	}
+	bimg.VipsCacheSetMax(0)
+	bimg.VipsCacheSetMaxMem(0)
+	configureVips(cfg.Concurrency, -1, 0, 0, arenas)
+
+	var err error
+	if r.srgb, err = builtinProfile("srgb"); err != nil {
+		return nil, fmt.Errorf("render: built-in sRGB profile: %w", err)
+	}
+	if r.cmyk, err = builtinProfile("cmyk"); err != nil {
+		return nil, fmt.Errorf("render: built-in CMYK profile: %w", err)
+	}
+	r.profiles["srgb"] = &iccProfile{name: "sRGB", builtin: "srgb", data: r.srgb, pixelType: "rgb"}
+	for name, path := range cfg.ICCProfiles {
+		if name == "" || strings.Contains(name, ",") {
+			return nil, fmt.Errorf("render: icc profile name %q: may not be empty or hold ','", name)
+		}
+		p, err := loadProfile(name, path)
+		if err != nil {
+			return nil, fmt.Errorf("render: %w", err)
+		}
+		r.profiles[strings.ToLower(name)] = p
+	}
+	return r, nil
+}
+
+// Output is one rendered image.
+type Output struct {
+	Data          []byte
+	Ext           string // with the dot: ".jpg"
+	MIME          string
+	Width, Height int
+	// Warnings are the request's parse warnings plus those of this render
+	// (an unknown icc= profile, an approximated palette …).
+	Warnings []Warning
+}
+
+// Error kinds: test with errors.Is.
+var (
+	// ErrUnsupportedSource: the asset is not an image libvips can read
+	// (video, fonts, archives) or cannot be decoded. The export keeps the
+	// original with a warning (SPEC §7).
+	ErrUnsupportedSource = errors.New("source cannot be converted")
+	// ErrUnsupportedFormat: fmt= names a format this server does not write
+	// (pdf, eps, swf*, jpegxr*, f4m, m3u8).
+	ErrUnsupportedFormat = errors.New("output format not supported")
+	// ErrInputTooLarge: the source is above Config.MaxInputPixels.
+	ErrInputTooLarge = errors.New("input image too large")
+	// ErrOutputTooLarge: the reply is above Config.MaxOutputWidth/Height.
+	ErrOutputTooLarge = errors.New("output image too large")
+	// ErrUnrenderable: the request cannot be satisfied for this image
+	// (jpegSize= unreachable, an icc= profile whose type fmt= cannot hold …).
+	ErrUnrenderable = errors.New("request cannot be rendered")
+	// ErrInternal: libvips failed.
+	ErrInternal = errors.New("render failed")
+)
+
+// Error is a failed render: Kind is one of the Err* values above.
+type Error struct {
+	Kind error
+	Msg  string
+	Err  error // the underlying cause, if any
+}
+
+func (e *Error) Error() string {
+	s := "render: " + e.Kind.Error()
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap exposes the kind and the cause to errors.Is and errors.As.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// IsLimit reports a limit error (input or output bound).
+func IsLimit(err error) bool {
+	return errors.Is(err, ErrInputTooLarge) || errors.Is(err, ErrOutputTooLarge)
+}
+
+func failf(kind error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// internal wraps a libvips failure of step.
+func internal(step string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Kind: ErrInternal, Msg: step, Err: err}
+}
+
+// Render converts src as req says: one decode and one encode (jpegSize=
+// excepted, which re-encodes the finished image until it fits).
+func (r *Renderer) Render(ctx context.Context, src []byte, req *Request) (*Output, error) {
+	if req == nil {
+		return nil, errors.New("render: nil request")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	fi := req.fmtInfo()
+	if !fi.written {
+		return nil, failf(ErrUnsupportedFormat, "fmt=%s is not written by this server", fi.name)
+	}
+
+	// All libvips calls of one render run on one OS thread, so that its
+	// per-thread buffers can be freed when the render ends.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer threadShutdown()
+	p := &pipe{}
+	defer p.release()
+
+	j := &job{r: r, req: req, fi: fi, p: p}
+	out, err := j.run(ctx, src)
+	debug := r.log.Enabled(ctx, slog.LevelDebug)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if debug {
+			r.log.Debug("render failed", "modifier", req.Canonical(), "err", err)
+		}
+		return nil, err
+	}
+	out.Warnings = append(append([]Warning{}, req.Warnings...), j.warnings...)
+	if debug {
+		r.log.Debug("rendered", "modifier", req.Canonical(), "format", fi.name,
+			"width", out.Width, "height", out.Height, "bytes", len(out.Data))
+	}
+	return out, nil
+}
+
+// VipsVersion is the libvips version in use.
+func VipsVersion() string { return vipsVersion() }
