@@ -66,6 +66,8 @@ func cmdAdmin(ctx context.Context, g *globals, args []string, stdout, stderr io.
 		return adminSetAdd(ctx, g, args, stdout, stderr)
 	case "format set":
 		return adminFormatSet(ctx, g, args, stdout, stderr)
+	case "icc add":
+		return adminICCAdd(g, args, stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown admin command %q", errUsage, key)
 }
@@ -275,4 +277,63 @@ func adminFormatSet(ctx context.Context, g *globals, args []string, stdout, stde
 	}
 	fmt.Fprintln(stdout, f.Handle)
 	return nil
+}
+
+// adminICCAdd registers an ICC profile for icc=NAME: a copy under
+// DATA/icc/NAME.icc, read by every process that renders at start.
+func adminICCAdd(g *globals, args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("admin icc add", g, stderr)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return fmt.Errorf("%w: admin icc add NAME FILE", errUsage)
+	}
+	name, file := pos[0], pos[1]
+	if !validProfileName(name) {
+		return fmt.Errorf("%w: icc profile name %q: use letters, digits, '-', '_' and '.'", errUsage, name)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("icc profile %s: %w", name, err)
+	}
+	// Every ICC profile has the signature "acsp" at byte 36 of its header.
+	if len(data) < 128 || string(data[36:40]) != "acsp" {
+		return fmt.Errorf("icc profile %s: %s is not an ICC profile", name, file)
+	}
+	dir := filepath.Join(g.dataDir, "icc")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("icc profile %s: %w", name, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("icc profile %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("icc profile %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("icc profile %s: %w", name, err)
+	}
+	dest := filepath.Join(dir, name+".icc")
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return fmt.Errorf("icc profile %s: %w", name, err)
+	}
+	fmt.Fprintf(stdout, "%s\t%s\n", name, dest)
+	return nil
+}
+
+func validProfileName(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -118,4 +118,3 @@ func demoImages() []demoFile {
 		{"products/red", "shoe.jpg", enc(gradient(1200, 900, false), false)},
 	}
 }
-

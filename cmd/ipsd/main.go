@@ -22,14 +22,18 @@ func main() {
 const usage = `usage: ipsd [--data DIR | --database URL] COMMAND [ARGS]
 
 commands:
-  serve   [--addr 127.0.0.1:8080] [--tls-cert F --tls-key F]
+  serve   [--addr 127.0.0.1:8080] [--tls-cert F --tls-key F] [--workers N] ...
+  worker  [--workers N] ...   export workers only (scale-out on PostgreSQL)
   migrate apply database migrations
   admin   company add NAME
           user add --email E --password P --role ROLE [--company NAME]...
           asset import --company NAME [--folder PATH] FILE...
           set add --company NAME --type TYPE [--subtype S] --name N MEMBER_HANDLE...
           format set --company NAME NAME URLMODIFIER
+          icc add NAME FILE  register an ICC profile for icc=NAME
           demo [--if-new]   seed a demo company, user and images
+
+serve and worker take --help for the job engine, mail and limit settings.
 
 The store is the embedded SQLite database under --data (default ./data,
 env IPSD_DATA) unless --database (env IPSD_DATABASE_URL) names PostgreSQL.
@@ -74,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch rest[0] {
 	case "serve":
 		err = cmdServe(ctx, &g, rest[1:], stdout, stderr, true)
+	case "worker":
+		err = cmdWorker(ctx, &g, rest[1:], stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, &g, rest[1:], stdout, stderr)
 	case "admin":

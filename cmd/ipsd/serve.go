@@ -3,16 +3,93 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/app"
+	"github.com/ipsexport/ipsd/internal/notify"
 )
+
+// engineFlags are the settings `serve` and `worker` share.
+type engineFlags struct {
+	workers      *int
+	chunkSize    *int
+	chunkTimeout *time.Duration
+	rescueAfter  *time.Duration
+	retention    *time.Duration
+	publicURL    *string
+	signingKey   *string
+	smtpAddr     *string
+	smtpFrom     *string
+	smtpUser     *string
+	smtpPassword *string
+	smtpTLS      *string
+	timeZone     *string
+	maxInPixels  *int64
+	maxOutSide   *int
+	logJSON      *bool
+}
+
+func addEngineFlags(fs *flag.FlagSet, defaultWorkers int) *engineFlags {
+	return &engineFlags{
+		workers:      fs.Int("workers", envInt("IPSD_WORKERS", defaultWorkers), "export chunks worked at once by this process (0: front end only; -1: one per CPU)"),
+		chunkSize:    fs.Int("chunk-size", envInt("IPSD_CHUNK_SIZE", 0), "assets per queue job (0: default 8)"),
+		chunkTimeout: fs.Duration("chunk-timeout", envDuration("IPSD_CHUNK_TIMEOUT", 0), "longest a queue job may run (0: default 10m)"),
+		rescueAfter:  fs.Duration("rescue-after", envDuration("IPSD_RESCUE_AFTER", 0), "when a queue job whose worker died is retried (0: 1.5 × chunk timeout)"),
+		retention:    fs.Duration("retention", envDuration("IPSD_RETENTION", 0), "how long exports are kept (0: default 168h)"),
+		publicURL:    fs.String("public-url", os.Getenv("IPSD_PUBLIC_URL"), "base URL of download links in mail (default http://<addr>)"),
+		signingKey:   fs.String("signing-key", os.Getenv("IPSD_SIGNING_KEY"), "secret for signed download links, the same on every process (default: generated into DATA/signing.key)"),
+		smtpAddr:     fs.String("smtp-addr", os.Getenv("IPSD_SMTP_ADDR"), "SMTP server host:port for job mail (default: write .eml files under DATA/mail)"),
+		smtpFrom:     fs.String("smtp-from", envOr("IPSD_SMTP_FROM", "ipsd@localhost"), "sender of job mail"),
+		smtpUser:     fs.String("smtp-user", os.Getenv("IPSD_SMTP_USER"), "SMTP user (AUTH PLAIN)"),
+		smtpPassword: fs.String("smtp-password", os.Getenv("IPSD_SMTP_PASSWORD"), "SMTP password (prefer the environment variable)"),
+		smtpTLS:      fs.String("smtp-tls", envOr("IPSD_SMTP_TLS", "starttls"), "SMTP TLS: none, starttls or tls"),
+		timeZone:     fs.String("time-zone", envOr("IPSD_TIME_ZONE", "Local"), "time zone of execSchedule"),
+		maxInPixels:  fs.Int64("max-input-pixels", int64(envInt("IPSD_MAX_INPUT_PIXELS", 0)), "largest source image in pixels (0: 100 megapixels)"),
+		maxOutSide:   fs.Int("max-output-side", envInt("IPSD_MAX_OUTPUT_SIDE", 0), "largest output width or height (0: 16384)"),
+		logJSON:      fs.Bool("log-json", false, "log as JSON lines"),
+	}
+}
+
+func (f *engineFlags) apply(cfg *app.Config, addr string, log *slog.Logger) error {
+	cfg.Logger = log
+	cfg.Workers = *f.workers
+	cfg.ChunkSize = *f.chunkSize
+	cfg.ChunkTimeout = *f.chunkTimeout
+	cfg.RescueAfter = *f.rescueAfter
+	cfg.Retention = *f.retention
+	cfg.PublicURL = *f.publicURL
+	if cfg.PublicURL == "" && addr != "" {
+		cfg.PublicURL = "http://" + addr
+	}
+	if *f.signingKey != "" {
+		cfg.SigningKey = []byte(*f.signingKey)
+	}
+	if *f.smtpAddr != "" {
+		mode, err := notify.ParseTLSMode(*f.smtpTLS)
+		if err != nil {
+			return fmt.Errorf("%w: --smtp-tls: %v", errUsage, err)
+		}
+		cfg.SMTP = &notify.SMTPSender{Addr: *f.smtpAddr, From: *f.smtpFrom, Username: *f.smtpUser,
+			Password: *f.smtpPassword, TLS: mode, Log: log}
+	}
+	loc, err := time.LoadLocation(*f.timeZone)
+	if err != nil {
+		return fmt.Errorf("%w: --time-zone: %v", errUsage, err)
+	}
+	cfg.Location = loc
+	cfg.Render.MaxInputPixels = *f.maxInPixels
+	cfg.Render.MaxOutputWidth = *f.maxOutSide
+	cfg.Render.MaxOutputHeight = *f.maxOutSide
+	return nil
+}
 
 func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer, _ bool) error {
 	fs := subFlags("serve", g, stderr)
@@ -21,19 +98,22 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body accepted")
 	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob")
-	logJSON := fs.Bool("log-json", false, "log as JSON lines")
+	ef := addEngineFlags(fs, -1)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 	}
-	log := newLogger(stderr, *logJSON)
-
-	a, err := app.Open(ctx, app.Config{
-		DataDir: g.dataDir, DatabaseURL: g.databaseURL, Logger: log,
+	log := newLogger(stderr, *ef.logJSON)
+	cfg := app.Config{
+		DataDir: g.dataDir, DatabaseURL: g.databaseURL,
 		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
-	})
+	}
+	if err := ef.apply(&cfg, *addr, log); err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -42,6 +122,9 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *addr, err)
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -53,7 +136,7 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	if *tlsCert != "" {
 		scheme = "https"
 	}
-	log.Info("serving", "url", fmt.Sprintf("%s://%s/scene7/services/IpsApiService", scheme, ln.Addr()))
+	log.Info("serving", "url", fmt.Sprintf("%s://%s/scene7/services/IpsApiService", scheme, ln.Addr()), "workers", cfg.Workers)
 	fmt.Fprintf(stdout, "IPS endpoint: %s://%s/scene7/services/IpsApiService\n", scheme, ln.Addr())
 
 	errc := make(chan error, 1)
@@ -79,6 +162,50 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// cmdWorker runs export workers only, no HTTP: scale-out on PostgreSQL.
+func cmdWorker(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("worker", g, stderr)
+	ef := addEngineFlags(fs, -1)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger(stderr, *ef.logJSON)
+	cfg := app.Config{DataDir: g.dataDir, DatabaseURL: g.databaseURL, ServerName: hostname()}
+	if err := ef.apply(&cfg, "", log); err != nil {
+		return err
+	}
+	if cfg.Workers == 0 {
+		return fmt.Errorf("%w: a worker needs --workers > 0 (or -1)", errUsage)
+	}
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("worker started", "workers", cfg.Workers)
+	fmt.Fprintln(stdout, "worker started")
+	<-ctx.Done()
+	log.Info("worker stopping: the assets in hand finish, the rest go back to the queue")
+	return nil
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
 }
 
 func newLogger(w io.Writer, json bool) *slog.Logger {

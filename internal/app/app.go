@@ -5,19 +5,28 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/ipsexport/ipsd/internal/blob"
+	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
+	"github.com/ipsexport/ipsd/internal/jobs"
+	"github.com/ipsexport/ipsd/internal/notify"
+	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/server"
 	"github.com/ipsexport/ipsd/internal/service"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
+	"github.com/ipsexport/ipsd/internal/store/postgres"
+	"github.com/ipsexport/ipsd/internal/store/sqlite"
 	"github.com/ipsexport/ipsd/internal/store/storeopen"
 	"github.com/ipsexport/ipsd/schemas"
 	"github.com/ipsexport/ipsd/wsdl"
@@ -33,6 +42,30 @@ type Config struct {
 	// MaxExportAssets bounds an exportJob's assetHandleArray (default 10,000).
 	MaxExportAssets int
 	ServerName      string
+
+	// Workers is how many export chunks this process works at once: 0
+	// makes a front end only, negative means one per CPU.
+	Workers int
+	// ChunkSize, ChunkTimeout and RescueAfter tune the job engine (see
+	// package jobs); zero means its defaults.
+	ChunkSize    int
+	ChunkTimeout time.Duration
+	RescueAfter  time.Duration
+	// Retention is how long exports are kept (default 7 days).
+	Retention time.Duration
+	// PublicURL is the base of links in mail ("https://ips.example.com");
+	// default http://localhost:8080.
+	PublicURL string
+	// SigningKey signs download links; every process of one deployment
+	// needs the same. Empty: read or create DataDir/signing.key.
+	SigningKey []byte
+	// SMTP sends job mail; nil writes it as .eml files under DataDir/mail.
+	SMTP *notify.SMTPSender
+	// Location is the time zone of execSchedule (default Local).
+	Location *time.Location
+	// Render configures the renderer; ICC profiles are added from
+	// DataDir/icc.
+	Render render.Config
 }
 
 // App is a running IPS Export.
@@ -40,6 +73,7 @@ type App struct {
 	Store   store.Store
 	Blob    blob.Store
 	Service *service.Service
+	Jobs    *jobs.Engine
 	handler http.Handler
 }
 
@@ -64,7 +98,23 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName})
+	engine, signer, err := openEngine(ctx, cfg, st, files, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName, Jobs: engine})
+	downloads := &download.Handler{
+		Jobs: jobs.Downloads{Store: st}, Store: files, Signer: signer, Log: log,
+		Authorize: func(ctx context.Context, user, password, companyHandle string) bool {
+			u, err := svc.Authenticate(ctx, user, password)
+			if err != nil || companyHandle == "" {
+				return false
+			}
+			_, err = svc.CompanyAccess(ctx, u, companyHandle)
+			return err == nil
+		},
+	}
 	schemaSet := ipsapi.NewSchemas()
 	h := server.New(server.Config{
 		Dispatcher:         svc,
@@ -84,9 +134,106 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			}
 			return nil
 		},
+		Routes: func(mux *http.ServeMux) {
+			mux.Handle("GET "+download.RoutePrefix+"{rest...}", downloads)
+		},
 	})
-	return &App{Store: st, Blob: files, Service: svc, handler: h}, nil
+	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h}, nil
 }
+
+// openEngine builds the renderer and the job engine on the store's
+// database, and migrates River's tables.
+func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Store, log *slog.Logger) (*jobs.Engine, download.Signer, error) {
+	key := cfg.SigningKey
+	if len(key) == 0 {
+		var err error
+		if key, err = signingKey(filepath.Join(cfg.DataDir, "signing.key")); err != nil {
+			return nil, download.Signer{}, err
+		}
+	}
+	signer := download.Signer{Key: key}
+	rcfg := cfg.Render
+	if rcfg.Logger == nil {
+		rcfg.Logger = log
+	}
+	profiles, err := iccProfiles(filepath.Join(cfg.DataDir, "icc"))
+	if err != nil {
+		return nil, signer, err
+	}
+	if len(profiles) > 0 {
+		rcfg.ICCProfiles = profiles
+	}
+	renderer, err := render.New(rcfg)
+	if err != nil {
+		return nil, signer, err
+	}
+	var mailer notify.Sender = &notify.SpoolSender{Dir: filepath.Join(cfg.DataDir, "mail")}
+	if cfg.SMTP != nil {
+		mailer = cfg.SMTP
+	}
+	public := cfg.PublicURL
+	if public == "" {
+		public = "http://localhost:8080"
+	}
+	jcfg := jobs.Config{
+		Store: st, Blob: files, Renderer: renderer, Mailer: mailer, Signer: signer, PublicURL: public,
+		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
+		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
+	}
+	var engine *jobs.Engine
+	switch db := st.(type) {
+	case *postgres.Store:
+		engine, err = jobs.NewPostgres(db.Pool(), jcfg)
+	case *sqlite.Store:
+		engine, err = jobs.NewSQLite(db.DB(), jcfg)
+	default:
+		err = fmt.Errorf("no job engine for store %T", st)
+	}
+	if err != nil {
+		return nil, signer, err
+	}
+	if err := engine.Migrate(ctx); err != nil {
+		return nil, signer, err
+	}
+	return engine, signer, nil
+}
+
+// signingKey reads the download signing key, creating it on first use.
+func signingKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	return b, nil
+}
+
+// iccProfiles lists the profiles `ipsd admin icc add` registered: NAME.icc
+// files under dir.
+func iccProfiles(dir string) (map[string]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("icc profiles: %w", err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".icc"); ok && !e.IsDir() {
+			out[name] = filepath.Join(dir, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// Start starts this process's workers.
+func (a *App) Start(ctx context.Context) error { return a.Jobs.Start(ctx) }
 
 // OpenStore opens and migrates the configured store.
 func OpenStore(ctx context.Context, databaseURL, dataDir string) (store.Store, error) {
@@ -104,5 +251,11 @@ func OpenStore(ctx context.Context, databaseURL, dataDir string) (store.Store, e
 // Handler is the HTTP handler of every route.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close stops the workers (the asset in hand finishes; the rest go back
+// to the queue) and releases the store.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := a.Jobs.Stop(ctx)
+	return errors.Join(err, a.Store.Close())
+}

@@ -34,15 +34,22 @@ type env struct {
 
 const password = "s3cret-pass"
 
-func newEnv(t *testing.T, databaseURL string) *env {
+func newEnv(t *testing.T, databaseURL string, opts ...func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	a, err := Open(ctx, Config{
+	cfg := Config{
 		DataDir: t.TempDir(), DatabaseURL: databaseURL,
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		MaxRequestBytes: 1 << 20,
-	})
+		Workers:         2,
+		ChunkSize:       2,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := Open(ctx, cfg)
 	require.NoError(t, err)
+	require.NoError(t, a.Start(ctx))
 	t.Cleanup(func() { a.Close() })
 	e := &env{t: t, app: a, assets: map[string]store.Asset{}}
 	e.srv = httptest.NewServer(a.Handler())

@@ -51,6 +51,7 @@ func New(cfg Config) http.Handler {
 	soapH := &soap.Handler{
 		Dispatcher: cfg.Dispatcher, Project: cfg.Project, Logger: log, Observe: cfg.Observe,
 		MaxBodyBytes: cfg.MaxBodyBytes, Limits: cfg.Limits, DefaultTransport: soap.SOAP11,
+		BaseURL: baseURL,
 	}
 	bareH := *soapH
 	bareH.DefaultTransport = soap.Bare

@@ -6,25 +6,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
-
-// companyMacros resolves $name$ against the company's image formats, the
-// way Image Serving resolves a catalog's macros.
-func companyMacros(ctx context.Context, st store.Store, companyHandle string) render.MacroSource {
-	return render.MacroFunc(func(name string) (string, bool, error) {
-		f, err := st.ImageFormatByName(ctx, companyHandle, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("macro $%s$: %w", name, err)
-		}
-		return f.URLModifier, true, nil
-	})
-}
 
 // CleanURLModifier checks the urlModifier of an image format before it is
 // saved, so that a broken preset fails at saveImageFormat and not at every
@@ -33,7 +19,7 @@ func companyMacros(ctx context.Context, st store.Store, companyHandle string) re
 // the modifier trimmed of blanks and of leading and trailing '&'.
 func CleanURLModifier(ctx context.Context, st store.Store, companyHandle, name, modifier string) (string, error) {
 	mod := strings.Trim(strings.TrimSpace(modifier), "&")
-	macros := companyMacros(ctx, st, companyHandle)
+	macros := export.Macros(ctx, st, companyHandle)
 	// The saved definition replaces the stored one, so cycles through the
 	// new text are caught.
 	self := render.MacroFunc(func(n string) (string, bool, error) {

@@ -27,11 +27,17 @@ type Config struct {
 	MaxPageSize int
 	// ServerName is reported in ActiveJob/serverName.
 	ServerName string
+	// SetTypes are the asset types an export refuses; nil means
+	// DefaultSetTypes.
+	SetTypes []string
+	// Jobs runs jobs; nil leaves the job operations out (30001).
+	Jobs JobEngine
 }
 
 // Service dispatches IPS operations.
 type Service struct {
 	store   store.Store
+	jobs    JobEngine
 	log     *slog.Logger
 	cfg     Config
 	roles   roleTable
@@ -61,6 +67,9 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = 1000
 	}
+	if cfg.SetTypes == nil {
+		cfg.SetTypes = DefaultSetTypes()
+	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = "ipsd"
 	}
@@ -69,6 +78,7 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 	}
 	s := &Service{
 		store:   st,
+		jobs:    cfg.Jobs,
 		log:     log,
 		cfg:     cfg,
 		roles:   newRoleTable(),
@@ -89,6 +99,9 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		"getImageFormats":   s.getImageFormats,
 		"saveImageFormat":   s.saveImageFormat,
 		"deleteImageFormat": s.deleteImageFormat,
+	}
+	if s.jobs != nil {
+		s.registerJobOps()
 	}
 	return s
 }
@@ -128,6 +141,12 @@ func (s *Service) authenticate(ctx context.Context, req *soap.Request) (store.Us
 		return store.User{}, soap.AuthnFault(soap.CodeNoCredentials,
 			"request could not be authenticated: no credentials (send an authHeader with user and password, or HTTP Basic)")
 	}
+	return s.Authenticate(ctx, email, password)
+}
+
+// Authenticate checks an e-mail and password, answering the IPS fault
+// 10001 for a wrong password and an unknown user alike.
+func (s *Service) Authenticate(ctx context.Context, email, password string) (store.User, error) {
 	invalid := soap.AuthnFault(soap.CodeInvalidCredentials, "Invalid username/password")
 	if email == "" || password == "" {
 		return store.User{}, invalid
@@ -196,6 +215,13 @@ func HashPassword(password string) (string, error) {
 // company resolves a companyHandle the caller may use. A company that does
 // not exist and one the caller is not a member of get the same answer.
 func (s *Service) company(ctx context.Context, c *call, handle string) (store.Company, error) {
+	return s.CompanyAccess(ctx, c.user, handle)
+}
+
+// CompanyAccess resolves a companyHandle that user may use, with the same
+// faults as every operation (30002 when empty, 20006 when unknown or not
+// the user's). The UploadFile servlet and downloads share it.
+func (s *Service) CompanyAccess(ctx context.Context, user store.User, handle string) (store.Company, error) {
 	handle = strings.TrimSpace(handle)
 	if handle == "" {
 		return store.Company{}, soap.Missing("companyHandle")
@@ -207,10 +233,10 @@ func (s *Service) company(ctx context.Context, c *call, handle string) (store.Co
 	if err != nil {
 		return store.Company{}, fmt.Errorf("company %s: %w", handle, err)
 	}
-	if c.user.Role == store.RoleIpsAdmin {
+	if user.Role == store.RoleIpsAdmin {
 		return co, nil
 	}
-	member, err := s.store.IsMember(ctx, c.user.Handle, co.Handle)
+	member, err := s.store.IsMember(ctx, user.Handle, co.Handle)
 	if err != nil {
 		return store.Company{}, fmt.Errorf("membership %s: %w", handle, err)
 	}

@@ -38,6 +38,9 @@ type Handler struct {
 	// DefaultTransport answers requests that cannot be parsed: Bare on the
 	// /scene7/api endpoint, SOAP otherwise.
 	DefaultTransport Transport
+	// BaseURL tells the scheme and host the client reached (behind a
+	// proxy too), for Request.BaseURL; nil leaves it empty.
+	BaseURL func(*http.Request) string
 }
 
 // DefaultMaxBodyBytes is large enough for a 10,000-handle submitJob.
@@ -79,6 +82,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req.BasicUser, req.BasicPassword, req.HasBasic = r.BasicAuth()
 	req.AcceptLanguage = r.Header.Get("Accept-Language")
 	req.RemoteAddr = r.RemoteAddr
+	if h.BaseURL != nil {
+		req.BaseURL = h.BaseURL(r)
+	}
 
 	payload, err := h.Dispatcher.Dispatch(r.Context(), req)
 	if err != nil {

@@ -92,6 +92,9 @@ type Request struct {
 	HasBasic                 bool
 	AcceptLanguage           string
 	RemoteAddr               string
+	// BaseURL is the scheme and host the client reached ("https://host"),
+	// for absolute links in answers; "" when unknown.
+	BaseURL string
 
 	param []xml.Token // the body element's subtree, filtered (see filterTokens)
 }

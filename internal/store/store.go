@@ -183,6 +183,7 @@ type Catalog interface {
 // Store is everything the service persists.
 type Store interface {
 	Catalog
+	Jobs
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -25,11 +25,13 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is the PostgreSQL store. The catalogue runs on database/sql over
-// the pgx pool (one pool, one set of connections), so it shares its code
-// with the SQLite driver; River's riverpgxv5 driver takes Pool directly.
+// Store is the PostgreSQL store. The catalogue and the jobs run on
+// database/sql over the pgx pool (one pool, one set of connections), so they
+// share their code with the SQLite driver; River's riverpgxv5 driver takes
+// Pool directly.
 type Store struct {
 	*sqlstore.Catalog
+	*sqlstore.Jobs
 	pool *pgxpool.Pool
 	db   *sql.DB
 }
@@ -53,7 +55,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("postgres %s: %w", redact(cfg), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	return &Store{Catalog: sqlstore.New(db, dialect{}), pool: pool, db: db}, nil
+	return &Store{Catalog: sqlstore.New(db, dialect{}), Jobs: sqlstore.NewJobs(db, dialect{}), pool: pool, db: db}, nil
 }
 
 func redact(cfg *pgxpool.Config) string {
@@ -161,6 +163,8 @@ func (dialect) InStrings(col string, vals []string) (string, any) {
 func (dialect) TimeArg(t time.Time) any { return t.UTC() }
 
 func (dialect) NoLimit() string { return "" }
+
+func (dialect) ForUpdate() string { return "FOR UPDATE" }
 
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *pgconn.PgError

@@ -28,6 +28,7 @@ var migrations embed.FS
 // Store is the SQLite store.
 type Store struct {
 	*sqlstore.Catalog
+	*sqlstore.Jobs
 	db *sql.DB
 }
 
@@ -71,7 +72,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
 	}
-	return &Store{Catalog: sqlstore.New(db, dialect{}), db: db}, nil
+	return &Store{Catalog: sqlstore.New(db, dialect{}), Jobs: sqlstore.NewJobs(db, dialect{}), db: db}, nil
 }
 
 // DB is the database, for River's riversqlite driver.
@@ -143,6 +144,10 @@ func (dialect) InStrings(col string, vals []string) (string, any) {
 func (dialect) TimeArg(t time.Time) any { return t.UTC().Format(sqlstore.TextTimeLayout) }
 
 func (dialect) NoLimit() string { return "LIMIT -1" }
+
+// ForUpdate is empty: with _txlock=immediate every transaction holds the
+// database's write lock from BEGIN, so it reads and writes alone.
+func (dialect) ForUpdate() string { return "" }
 
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *msqlite.Error

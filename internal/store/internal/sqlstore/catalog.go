@@ -13,14 +13,18 @@ import (
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
-// Catalog implements store.Catalog over database/sql.
-type Catalog struct {
+// base is what Catalog and Jobs share: the database, its dialect, and the
+// helpers that speak it.
+type base struct {
 	db *sql.DB
 	d  Dialect
 }
 
+// Catalog implements store.Catalog over database/sql.
+type Catalog struct{ base }
+
 // New returns a Catalog on db, which must hold the migrated schema.
-func New(db *sql.DB, d Dialect) *Catalog { return &Catalog{db: db, d: d} }
+func New(db *sql.DB, d Dialect) *Catalog { return &Catalog{base{db: db, d: d}} }
 
 var _ store.Catalog = (*Catalog)(nil)
 
@@ -31,20 +35,20 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (c *Catalog) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+func (c *base) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
 	return q.ExecContext(ctx, c.d.Rebind(query), args...)
 }
 
-func (c *Catalog) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+func (c *base) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
 	return q.QueryContext(ctx, c.d.Rebind(query), args...)
 }
 
-func (c *Catalog) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+func (c *base) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
 	return q.QueryRowContext(ctx, c.d.Rebind(query), args...)
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil.
-func (c *Catalog) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (c *base) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -170,7 +174,7 @@ func (c *Catalog) companies(ctx context.Context, query string, args ...any) ([]s
 }
 
 // companyID resolves a company handle to an existing company's id and name.
-func (c *Catalog) companyID(ctx context.Context, q querier, handle string) (int64, string, error) {
+func (c *base) companyID(ctx context.Context, q querier, handle string) (int64, string, error) {
 	id, ok := parseCompany(handle)
 	if !ok {
 		return 0, "", notFound("company", handle)

@@ -28,6 +28,10 @@ type Dialect interface {
 	NoLimit() string
 	// IsUniqueViolation reports whether err is a unique constraint error.
 	IsUniqueViolation(err error) bool
+	// ForUpdate is the clause that ends a SELECT to lock the rows it reads
+	// until the transaction ends, or "" where a transaction already holds
+	// the whole database.
+	ForUpdate() string
 }
 
 // Time is a sql.Scanner for timestamps as either driver returns them:
@@ -61,4 +65,20 @@ func (s Time) parse(v string) error {
 	return nil
 }
 
-var _ sql.Scanner = Time{}
+// NullTime is a Time whose NULL is the zero time: the timestamps a row may
+// not have yet (a job's Started, Ended).
+type NullTime struct{ T *time.Time }
+
+// Scan implements sql.Scanner.
+func (s NullTime) Scan(v any) error {
+	if v == nil {
+		*s.T = time.Time{}
+		return nil
+	}
+	return Time(s).Scan(v)
+}
+
+var (
+	_ sql.Scanner = Time{}
+	_ sql.Scanner = NullTime{}
+)

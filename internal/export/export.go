@@ -1,0 +1,204 @@
+// Package export writes the file of one asset of an export job: the
+// original byte for byte (fmt=orig, checked against the catalogue's
+// SHA-256) or a rendering of it (fmt=convert). It knows assets, blobs and
+// the renderer; the job engine decides which assets and records outcomes.
+package export
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/ipsexport/ipsd/internal/blob"
+	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/store"
+)
+
+// Formats of an ExportJob.
+const (
+	FormatOriginal = "orig"
+	FormatConvert  = "convert"
+)
+
+// Convertible reports whether fmt=convert renders an asset of this IPS type;
+// others are exported as originals with a warning (SPEC §7, as Dynamic
+// Media Classic did: "all others are exported as original").
+func Convertible(assetType string) bool {
+	switch assetType {
+	case "Image", "Pdf", "AdobeIllustrator", "Psd":
+		return true
+	}
+	return false
+}
+
+// OutputPaths names the files of a job: each asset's folder path (relative
+// to the company root) and file name, with the extension of the format
+// written for a conversion (req nil for fmt=orig). Names stay unique
+// within the job: a second "a.jpg" in the same folder becomes "a-2.jpg".
+func OutputPaths(assets []store.Asset, companyRoot string, req *render.Request) []string {
+	out := make([]string, len(assets))
+	taken := make(map[string]bool, len(assets))
+	for i, a := range assets {
+		name := a.FileName
+		if name == "" {
+			name = a.Name
+		}
+		if req != nil && Convertible(a.Type) {
+			name = ConvertedName(name, req.Ext())
+		}
+		p := RelativeFolder(a.FolderPath, companyRoot) + name
+		if taken[strings.ToLower(p)] {
+			ext := path.Ext(p)
+			base := strings.TrimSuffix(p, ext)
+			for n := 2; ; n++ {
+				c := base + "-" + strconv.Itoa(n) + ext
+				if !taken[strings.ToLower(c)] {
+					p = c
+					break
+				}
+			}
+		}
+		taken[strings.ToLower(p)] = true
+		out[i] = p
+	}
+	return out
+}
+
+// ConvertedName replaces the extension of name by ext (".tiff"):
+// "fileToExport.jpg" → "fileToExport.tiff".
+func ConvertedName(name, ext string) string {
+	return strings.TrimSuffix(name, path.Ext(name)) + ext
+}
+
+// RelativeFolder turns an asset's folder path ("Acme/shoes/") into the
+// job-relative one ("shoes/"); "" for the company root.
+func RelativeFolder(folderPath, companyRoot string) string {
+	rel := strings.TrimPrefix(folderPath, companyRoot)
+	rel = strings.Trim(rel, "/")
+	if rel == "" {
+		return ""
+	}
+	return rel + "/"
+}
+
+// Task is one asset to export.
+type Task struct {
+	Asset store.Asset
+	// Key is the blob key to write.
+	Key string
+	// Request is the parsed conversion; nil for fmt=orig.
+	Request *render.Request
+}
+
+// Result is what happened; Err is nil on success. Warnings are set on a
+// success that is not exactly what was asked (a command accepted but not
+// rendered, a source exported as original).
+type Result struct {
+	// Key is where the file was written: Task.Key, or beside it with the
+	// original's extension when a conversion fell back to the original.
+	Key      string
+	Size     int64
+	SHA256   string
+	Warnings []string
+	// Original is set when the original was written (fmt=orig, or a
+	// conversion that fell back to it), so the name keeps its extension.
+	Original bool
+	Err      error
+}
+
+// Exporter writes exported files.
+type Exporter struct {
+	Blob     blob.Store
+	Renderer *render.Renderer
+}
+
+// ErrChecksum is an original whose bytes no longer match the catalogue.
+var ErrChecksum = errors.New("checksum mismatch")
+
+// Export writes t's file under t.Key. Nothing is left under the key when
+// it fails: blob.Put is atomic.
+func (x *Exporter) Export(ctx context.Context, t Task) Result {
+	if t.Request == nil {
+		return x.original(ctx, t)
+	}
+	if !Convertible(t.Asset.Type) {
+		r := x.original(ctx, t)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("asset type %s cannot be converted: exported as original", t.Asset.Type))
+		return r
+	}
+	return x.convert(ctx, t)
+}
+
+func (x *Exporter) original(ctx context.Context, t Task) Result {
+	src, _, err := x.Blob.Open(ctx, t.Asset.StorageKey)
+	if err != nil {
+		return Result{Err: fmt.Errorf("open original of %s: %w", t.Asset.Handle, err)}
+	}
+	defer src.Close()
+	info, err := x.Blob.Put(ctx, t.Key, src)
+	if err != nil {
+		return Result{Err: fmt.Errorf("write %s: %w", t.Key, err)}
+	}
+	if t.Asset.SHA256 != "" && !strings.EqualFold(info.SHA256, t.Asset.SHA256) {
+		_ = x.Blob.Delete(context.WithoutCancel(ctx), t.Key)
+		return Result{Err: fmt.Errorf("original of %s: %w (catalogue %s, stored %s)", t.Asset.Handle, ErrChecksum, t.Asset.SHA256, info.SHA256)}
+	}
+	return Result{Key: t.Key, Size: info.Size, SHA256: info.SHA256, Original: true}
+}
+
+func (x *Exporter) convert(ctx context.Context, t Task) Result {
+	src, _, err := x.Blob.Open(ctx, t.Asset.StorageKey)
+	if err != nil {
+		return Result{Err: fmt.Errorf("open original of %s: %w", t.Asset.Handle, err)}
+	}
+	data, err := io.ReadAll(src)
+	src.Close()
+	if err != nil {
+		return Result{Err: fmt.Errorf("read original of %s: %w", t.Asset.Handle, err)}
+	}
+	out, err := x.Renderer.Render(ctx, data, t.Request)
+	if errors.Is(err, render.ErrUnsupportedSource) {
+		t.Key = ConvertedName(t.Key, path.Ext(t.Asset.FileName))
+		r := x.original(ctx, t)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("cannot be converted (%v): exported as original", err))
+		return r
+	}
+	if err != nil {
+		return Result{Err: err}
+	}
+	info, err := x.Blob.Put(ctx, t.Key, bytes.NewReader(out.Data))
+	if err != nil {
+		return Result{Err: fmt.Errorf("write %s: %w", t.Key, err)}
+	}
+	r := Result{Key: t.Key, Size: info.Size, SHA256: info.SHA256}
+	for _, w := range out.Warnings {
+		r.Warnings = append(r.Warnings, w.String())
+	}
+	return r
+}
+
+// Macros resolves $name$ against a company's image formats, as Image
+// Serving resolves a catalog's macros.
+func Macros(ctx context.Context, st store.Catalog, companyHandle string) render.MacroSource {
+	return render.MacroFunc(func(name string) (string, bool, error) {
+		f, err := st.ImageFormatByName(ctx, companyHandle, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("macro $%s$: %w", name, err)
+		}
+		return f.URLModifier, true, nil
+	})
+}
+
+// Conversion parses the effective conversion of an export: is_modifier,
+// then the macro (SPEC §2: the macro's commands win).
+func Conversion(ctx context.Context, st store.Catalog, companyHandle, isModifier, macro string) (*render.Request, error) {
+	return render.ParseExport(isModifier, macro, Macros(ctx, st, companyHandle))
+}

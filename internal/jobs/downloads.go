@@ -1,0 +1,50 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipsexport/ipsd/internal/download"
+	"github.com/ipsexport/ipsd/internal/store"
+)
+
+// Downloads is the download handler's view of export jobs.
+type Downloads struct{ Store store.Store }
+
+var _ download.Jobs = Downloads{}
+
+// Job finds a job of any company; the handler checks who may see it.
+func (d Downloads) Job(ctx context.Context, handle string) (download.Job, error) {
+	j, err := d.Store.JobByHandle(ctx, "", handle)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && j.Type != store.JobTypeExport) {
+		return download.Job{}, fmt.Errorf("job %s: %w", handle, download.ErrNotFound)
+	}
+	if err != nil {
+		return download.Job{}, fmt.Errorf("job %s: %w", handle, err)
+	}
+	exp := j.Expires
+	if j.Purged && (exp.IsZero() || exp.After(time.Now())) {
+		exp = time.Unix(1, 0) // removed early (deleteJob): gone
+	}
+	return download.Job{Handle: j.Handle, CompanyHandle: j.CompanyHandle, Expires: exp}, nil
+}
+
+// Files lists the files a job wrote, in job order.
+func (d Downloads) Files(ctx context.Context, handle string) ([]download.File, error) {
+	rows, _, err := d.Store.JobAssets(ctx, store.JobAssetQuery{
+		JobHandle: handle, Outcomes: []string{store.OutcomeSuccess, store.OutcomeWarning},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("files of %s: %w", handle, err)
+	}
+	out := make([]download.File, 0, len(rows))
+	for _, r := range rows {
+		if r.BlobKey == "" {
+			continue
+		}
+		out = append(out, download.File{Path: r.OutputPath, BlobKey: r.BlobKey, Size: r.Size})
+	}
+	return out, nil
+}

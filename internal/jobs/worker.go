@@ -1,0 +1,355 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ipsexport/ipsd/internal/export"
+	"github.com/ipsexport/ipsd/internal/notify"
+	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/store"
+)
+
+// chunkArgs is one River job: assets From ≤ Seq < To of an export.
+type chunkArgs struct {
+	Job  string `json:"job"`
+	From int    `json:"from"`
+	To   int    `json:"to"`
+}
+
+func (chunkArgs) Kind() string { return "ipsd_export_chunk" }
+
+type chunkWorker struct {
+	river.WorkerDefaults[chunkArgs]
+	e *Engine
+}
+
+// errPaused and errStopping interrupt a chunk between assets.
+var (
+	errPaused   = errors.New("job paused")
+	errStopping = errors.New("job stopping")
+)
+
+func (w *chunkWorker) Work(ctx context.Context, rj *river.Job[chunkArgs]) (err error) {
+	e, a := w.e, rj.Args
+	defer func() {
+		// A panic in one asset must not take the process down; River
+		// retries the chunk, which redoes only unfinished assets.
+		if p := recover(); p != nil {
+			e.log.Error("export chunk panicked", "job", a.Job, "panic", p, "stack", stack())
+			err = fmt.Errorf("export chunk %s [%d,%d): panic: %v", a.Job, a.From, a.To, p)
+		}
+		if err != nil && ctx.Err() == nil && rj.Attempt >= rj.MaxAttempts {
+			// The last attempt: record the chunk's remaining assets as
+			// failed so the job can end with true counts.
+			e.failPending(context.WithoutCancel(ctx), a.Job, a.From, a.To, "export failed: "+err.Error())
+			if serr := e.settle(context.WithoutCancel(ctx), a.Job); serr != nil {
+				e.log.Error("settle job", "job", a.Job, "err", serr)
+			}
+		}
+	}()
+	err = e.runChunk(ctx, a)
+	switch {
+	case errors.Is(err, errPaused):
+		return river.JobSnooze(pausePoll)
+	case ctx.Err() != nil:
+		// Shutting down: hand the chunk back without spending an attempt.
+		return river.JobSnooze(0)
+	}
+	return err
+}
+
+func (w *chunkWorker) Timeout(*river.Job[chunkArgs]) time.Duration { return w.e.cfg.ChunkTimeout }
+
+func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
+	j, err := e.st.JobByHandle(ctx, "", a.Job)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted
+	}
+	if err != nil {
+		return fmt.Errorf("export chunk %s: %w", a.Job, err)
+	}
+	switch j.State {
+	case store.JobCompleted, store.JobStopped, store.JobFailed:
+		return nil
+	case store.JobPaused:
+		return errPaused
+	case store.JobStopping:
+		return e.settle(ctx, j.Handle)
+	case store.JobScheduled, store.JobNew:
+		won, err := e.st.SetJobState(ctx, j.Handle, []string{store.JobScheduled, store.JobNew}, store.JobRunning)
+		if err != nil {
+			return fmt.Errorf("start job %s: %w", j.Handle, err)
+		}
+		if won {
+			j.State = store.JobRunning
+			e.mail(ctx, j, notify.Started, nil)
+		}
+	}
+	spec, err := DecodeExportSpec(j.Spec)
+	if err != nil {
+		e.failPending(ctx, j.Handle, a.From, a.To, err.Error())
+		return e.settle(ctx, j.Handle)
+	}
+	pending, err := e.st.PendingJobAssets(ctx, j.Handle, a.From, a.To)
+	if err != nil {
+		return fmt.Errorf("export chunk %s: %w", j.Handle, err)
+	}
+	if len(pending) == 0 {
+		return e.settle(ctx, j.Handle)
+	}
+	var req *render.Request
+	if spec.Fmt == export.FormatConvert {
+		req, err = export.Conversion(ctx, e.st, j.CompanyHandle, spec.IsModifier, spec.Macro)
+		if err != nil {
+			// The macro changed since submit and no longer parses.
+			e.failPending(ctx, j.Handle, a.From, a.To, "conversion: "+err.Error())
+			return e.settle(ctx, j.Handle)
+		}
+	}
+	handles := make([]string, len(pending))
+	for i, p := range pending {
+		handles[i] = p.AssetHandle
+	}
+	found, err := e.st.AssetsByHandles(ctx, j.CompanyHandle, handles)
+	if err != nil {
+		return fmt.Errorf("export chunk %s: assets: %w", j.Handle, err)
+	}
+	byHandle := make(map[string]store.Asset, len(found))
+	for _, as := range found {
+		byHandle[as.Handle] = as
+	}
+	for i, ja := range pending {
+		if i > 0 {
+			if err := e.checkControl(ctx, j.Handle); err != nil {
+				if errors.Is(err, errStopping) {
+					return e.settle(ctx, j.Handle)
+				}
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e.exportOne(ctx, j, ja, byHandle, req)
+	}
+	return e.settle(ctx, j.Handle)
+}
+
+// checkControl reads pause and stop requests between assets.
+func (e *Engine) checkControl(ctx context.Context, handle string) error {
+	j, err := e.st.JobByHandle(ctx, "", handle)
+	if errors.Is(err, store.ErrNotFound) {
+		return errStopping
+	}
+	if err != nil {
+		return fmt.Errorf("job %s: %w", handle, err)
+	}
+	switch j.State {
+	case store.JobPaused:
+		return errPaused
+	case store.JobStopping, store.JobStopped, store.JobCompleted, store.JobFailed:
+		return errStopping
+	}
+	return nil
+}
+
+func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *render.Request) {
+	as, ok := assets[ja.AssetHandle]
+	if !ok {
+		e.finish(ctx, j, ja, store.OutcomeError, "asset "+ja.AssetHandle+" no longer exists")
+		return
+	}
+	res := e.exporter.Export(ctx, export.Task{Asset: as, Key: exportPrefix(j.Handle) + ja.OutputPath, Request: req})
+	if res.Err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: the asset stays pending and is redone
+		}
+		e.log.Warn("asset export failed", "job", j.Handle, "asset", as.Handle, "err", res.Err)
+		e.finish(ctx, j, ja, store.OutcomeError, res.Err.Error())
+		return
+	}
+	ja.BlobKey = res.Key
+	ja.OutputPath = strings.TrimPrefix(res.Key, exportPrefix(j.Handle))
+	ja.Size = res.Size
+	ja.SHA256 = res.SHA256
+	if len(res.Warnings) > 0 {
+		e.finish(ctx, j, ja, store.OutcomeWarning, strings.Join(res.Warnings, "; "))
+		return
+	}
+	e.finish(ctx, j, ja, store.OutcomeSuccess, "")
+}
+
+func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, outcome, msg string) {
+	ja.Outcome, ja.Message, ja.Finished = outcome, msg, e.cfg.Now()
+	won, err := e.st.FinishJobAsset(context.WithoutCancel(ctx), ja)
+	if err != nil {
+		e.log.Error("record asset outcome", "job", j.Handle, "seq", ja.Seq, "err", err)
+		return
+	}
+	if !won {
+		return
+	}
+	switch outcome {
+	case store.OutcomeError:
+		e.mail(ctx, j, notify.AssetError, []string{ja.AssetName + ": " + msg})
+	case store.OutcomeWarning:
+		e.mail(ctx, j, notify.AssetWarning, []string{ja.AssetName + ": " + msg})
+	}
+}
+
+// failPending records every pending asset in [from, to) as failed.
+func (e *Engine) failPending(ctx context.Context, handle string, from, to int, msg string) {
+	pending, err := e.st.PendingJobAssets(ctx, handle, from, to)
+	if err != nil {
+		e.log.Error("pending assets", "job", handle, "err", err)
+		return
+	}
+	j, err := e.st.JobByHandle(ctx, "", handle)
+	if err != nil {
+		return
+	}
+	for _, ja := range pending {
+		e.finish(ctx, j, ja, store.OutcomeError, msg)
+	}
+}
+
+// settle ends a job whose assets are all done, or that is stopping. Of
+// several workers settling at once, the state transition picks one, which
+// sends the completion mail.
+func (e *Engine) settle(ctx context.Context, handle string) error {
+	ctx = context.WithoutCancel(ctx)
+	j, err := e.st.JobByHandle(ctx, "", handle)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("settle %s: %w", handle, err)
+	}
+	var from []string
+	to := store.JobCompleted
+	switch {
+	case j.State == store.JobStopping:
+		e.failPending(ctx, handle, 0, math.MaxInt32, "not exported: the job was stopped")
+		from, to = []string{store.JobStopping}, store.JobStopped
+	case j.State == store.JobRunning && j.Succeeded+j.Errors >= j.Total:
+		from = []string{store.JobRunning}
+	default:
+		return nil
+	}
+	won, err := e.st.SetJobState(ctx, handle, from, to)
+	if err != nil {
+		return fmt.Errorf("settle %s: %w", handle, err)
+	}
+	if won {
+		j, err = e.st.JobByHandle(ctx, "", handle)
+		if err != nil {
+			return fmt.Errorf("settle %s: %w", handle, err)
+		}
+		e.log.Info("job ended", "job", handle, "state", j.State, "total", j.Total,
+			"succeeded", j.Succeeded, "warnings", j.Warnings, "errors", j.Errors)
+		e.mail(ctx, j, notify.Completed, nil)
+	}
+	return nil
+}
+
+// mail sends the job's mail for ev when its emailSetting asks for it. A
+// mail that cannot be sent is logged, never fails the job.
+func (e *Engine) mail(ctx context.Context, j store.Job, ev notify.Event, messages []string) {
+	if e.cfg.Mailer == nil || j.Type != store.JobTypeExport {
+		return
+	}
+	spec, err := DecodeExportSpec(j.Spec)
+	if err != nil || !notify.Policy(spec.EmailSetting, ev, j.Errors > 0, j.Warnings > 0) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	to := j.NotifyUserHandle
+	if to == "" {
+		to = j.SubmitUserHandle
+	}
+	u, err := e.st.UserByHandle(ctx, to)
+	if err != nil {
+		e.log.Warn("job mail: no recipient", "job", j.Handle, "user", to, "err", err)
+		return
+	}
+	co, err := e.st.CompanyByHandle(ctx, j.CompanyHandle)
+	if err != nil {
+		e.log.Warn("job mail: company", "job", j.Handle, "err", err)
+		return
+	}
+	sum := notify.JobSummary{
+		JobName: j.OriginalName, JobHandle: j.Handle, CompanyName: co.Name, Locale: j.Locale,
+		Event: ev, Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
+		Messages: messages,
+	}
+	if ev == notify.Completed {
+		if j.Succeeded > 0 {
+			sum.ZipURL = e.ArchiveURL(e.cfg.PublicURL, j)
+			sum.LinkExpires = j.Expires
+		}
+		sum.Messages = e.problemMessages(ctx, j.Handle)
+	}
+	if _, err := notify.Notify(ctx, e.cfg.Mailer, spec.EmailSetting, u.Email, sum); err != nil {
+		e.log.Warn("job mail not sent", "job", j.Handle, "event", ev.String(), "err", err)
+	}
+}
+
+func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
+	rows, _, err := e.st.JobAssets(ctx, store.JobAssetQuery{
+		JobHandle: handle, Outcomes: []string{store.OutcomeError, store.OutcomeWarning}, Limit: notify.MaxMessages,
+	})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.AssetName+": "+r.Message)
+	}
+	return out
+}
+
+// ExportAssets builds the job assets of an export: one per handle, in
+// order, named as SPEC §2 says. A handle with no asset (deleted since a
+// schedule was made) is kept and fails when run, so the counts stay true.
+func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string) ([]store.JobAsset, error) {
+	found, err := e.st.AssetsByHandles(ctx, co.Handle, handles)
+	if err != nil {
+		return nil, fmt.Errorf("export assets: %w", err)
+	}
+	byHandle := make(map[string]store.Asset, len(found))
+	for _, a := range found {
+		byHandle[a.Handle] = a
+	}
+	var req *render.Request
+	if spec.Fmt == export.FormatConvert {
+		if req, err = export.Conversion(ctx, e.st, co.Handle, spec.IsModifier, spec.Macro); err != nil {
+			return nil, fmt.Errorf("export assets: %w", err)
+		}
+	}
+	ordered := make([]store.Asset, len(handles))
+	for i, h := range handles {
+		a, ok := byHandle[h]
+		if !ok {
+			a = store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
+		}
+		ordered[i] = a
+	}
+	paths := export.OutputPaths(ordered, co.RootPath, req)
+	out := make([]store.JobAsset, len(handles))
+	for i, a := range ordered {
+		out[i] = store.JobAsset{
+			AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
+			FolderPath: export.RelativeFolder(a.FolderPath, co.RootPath), FileName: a.FileName,
+			OutputPath: paths[i],
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Job types, as ActiveJob.type and JobLog.jobType name them.
+const (
+	JobTypeExport = "Export"
+	JobTypeUpload = "Upload"
+)
+
+// Job states. The queue (River) knows nothing of these: they are the IPS
+// view of a job, and pause and stop are requests the worker reads between
+// assets.
+const (
+	JobScheduled = "Scheduled" // execTime in the future; not started
+	JobNew       = "New"       // queued
+	JobRunning   = "Running"
+	JobPaused    = "Paused"   // pauseJob: the worker holds after the asset in hand
+	JobStopping  = "Stopping" // stopJob: the worker ends after the asset in hand
+	JobCompleted = "Completed"
+	JobStopped   = "Stopped"
+	JobFailed    = "Failed" // the job itself failed (not one asset)
+)
+
+// ActiveJobStates are the states of a job that has not ended.
+var ActiveJobStates = []string{JobNew, JobRunning, JobPaused, JobStopping}
+
+// EndedJobStates are the final states.
+var EndedJobStates = []string{JobCompleted, JobStopped, JobFailed}
+
+// Outcomes of one asset of a job. "" is pending.
+const (
+	OutcomePending = ""
+	OutcomeSuccess = "Success"
+	OutcomeWarning = "Warning"
+	OutcomeError   = "Error"
+)
+
+// Job is one run of an IPS job: an export, or an upload through UploadFile.
+type Job struct {
+	Handle        string
+	CompanyHandle string
+	Type          string // JobTypeExport, JobTypeUpload
+	// Name is OriginalName + "_" + the submit time (SPEC §7); OriginalName
+	// is the submitted jobName, not unique.
+	Name         string
+	OriginalName string
+	Description  string
+	Locale       string
+	// SubmitUserHandle submitted the job; NotifyUserHandle is mailed
+	// (submitJob's userHandle, else the submitter).
+	SubmitUserHandle string
+	NotifyUserHandle string
+	State            string
+	// Spec is the job type's own request, opaque to the store (JSON).
+	Spec []byte
+	// ScheduleHandle is set on a run of an execSchedule schedule.
+	ScheduleHandle string
+	// ExecTime is when the job was asked to run (zero: at once).
+	ExecTime time.Time
+	// Total is the number of assets; the counts are of finished assets.
+	// Succeeded includes the ones with a warning, as IPS counts them.
+	Total, Succeeded, Warnings, Errors int
+	// BytesWritten sums the sizes of the files the job wrote.
+	BytesWritten int64
+	Submitted    time.Time
+	Started      time.Time // zero until it runs
+	Ended        time.Time // zero until it ends
+	// Expires is when the job's files are removed; Purged is set once
+	// they are.
+	Expires time.Time
+	Purged  bool
+}
+
+// NewJob is the input of CreateJob. State is JobNew or JobScheduled (or
+// JobRunning for an upload, which runs as its files arrive).
+type NewJob struct {
+	CompanyHandle    string
+	Type             string
+	Name             string
+	OriginalName     string
+	Description      string
+	Locale           string
+	SubmitUserHandle string
+	NotifyUserHandle string
+	State            string
+	Spec             []byte
+	ScheduleHandle   string
+	ExecTime         time.Time
+	Expires          time.Time
+}
+
+// JobAsset is one asset of a job and, once finished, its log detail.
+type JobAsset struct {
+	JobHandle   string
+	Seq         int // 0-based position in the job
+	AssetHandle string
+	AssetName   string
+	AssetType   string
+	FolderPath  string // the asset's folder path relative to the company root ("" = root, else ending in "/")
+	FileName    string // the asset's original file name
+	Outcome     string // Outcome*; "" while pending
+	Message     string
+	// OutputPath is the job-relative path of the file written ("shoes/a.jpg");
+	// BlobKey where it is stored.
+	OutputPath string
+	BlobKey    string
+	Size       int64
+	SHA256     string
+	Finished   time.Time
+}
+
+// JobQuery selects jobs for getJobLogs / getActiveJobs.
+type JobQuery struct {
+	CompanyHandle string   // required
+	States        []string // empty = any
+	Types         []string // empty = any
+	OriginalName  string   // "" = any; exact
+	From, To      time.Time
+	Descending    bool // by Submitted
+	Limit         int  // 0 = no limit
+}
+
+// JobAssetQuery pages the assets of a job.
+type JobAssetQuery struct {
+	JobHandle string
+	// Outcomes filters; empty = all finished ones (pending assets are not
+	// log details). Include OutcomePending to see pending ones.
+	Outcomes   []string
+	Descending bool // by Seq
+	Offset     int
+	Limit      int // 0 = no limit
+}
+
+// Schedule is a recurring job (submitJob with execSchedule): each time it
+// fires it creates a job from Spec.
+type Schedule struct {
+	Handle           string
+	CompanyHandle    string
+	Type             string
+	OriginalName     string
+	Description      string
+	Locale           string
+	SubmitUserHandle string
+	NotifyUserHandle string
+	Spec             []byte
+	Cron             string // as submitted
+	NextFire         time.Time
+	Created          time.Time
+}
+
+// Jobs is the job part of the store.
+type Jobs interface {
+	// CreateJob inserts a job and its assets (Seq is assigned 0..n-1)
+	// atomically; Total is len(assets).
+	CreateJob(ctx context.Context, j NewJob, assets []JobAsset) (Job, error)
+	// JobByHandle finds a job; companyHandle "" matches any company (for
+	// workers). Another company's job is ErrNotFound.
+	JobByHandle(ctx context.Context, companyHandle, handle string) (Job, error)
+	ListJobs(ctx context.Context, q JobQuery) ([]Job, error)
+	// SetJobState moves a job to state `to` if its state is one of from
+	// (any when from is empty), and reports whether it did. Moving to
+	// JobRunning sets Started if zero; moving to an ended state sets Ended.
+	SetJobState(ctx context.Context, handle string, from []string, to string) (bool, error)
+	// AddJobAssets appends assets to a running job (uploads), assigning
+	// the next Seq values, and raises Total; it returns them with Seq set.
+	AddJobAssets(ctx context.Context, handle string, assets []JobAsset) ([]JobAsset, error)
+	// JobAssets pages a job's assets by Seq; total counts all that match.
+	JobAssets(ctx context.Context, q JobAssetQuery) (assets []JobAsset, total int, err error)
+	// PendingJobAssets returns the pending assets with from <= Seq < to.
+	PendingJobAssets(ctx context.Context, handle string, from, to int) ([]JobAsset, error)
+	// FinishJobAsset records the outcome of a pending asset (matched by
+	// JobHandle and Seq) and adds it to the job's counts and BytesWritten,
+	// atomically. It reports false, changing nothing, when the asset was
+	// already finished: a retried worker never counts an asset twice.
+	FinishJobAsset(ctx context.Context, a JobAsset) (bool, error)
+	// DeleteJob removes a job and its assets; ErrNotFound if unknown.
+	DeleteJob(ctx context.Context, companyHandle, handle string) error
+	// ExpiredJobs lists ended, unpurged jobs whose Expires is before t.
+	ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]Job, error)
+	MarkJobPurged(ctx context.Context, handle string) error
+
+	CreateSchedule(ctx context.Context, s Schedule) (Schedule, error)
+	Schedules(ctx context.Context, companyHandle string) ([]Schedule, error) // ordered by NextFire
+	DeleteSchedule(ctx context.Context, companyHandle, handle string) error   // ErrNotFound if unknown
+	// DueSchedules lists schedules of any company with NextFire <= t.
+	DueSchedules(ctx context.Context, t time.Time) ([]Schedule, error)
+	// AdvanceSchedule moves NextFire from prev to next if it is still
+	// prev, and reports whether it did: of several processes firing the
+	// same schedule, exactly one wins.
+	AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error)
+}
