@@ -19,6 +19,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/jobs"
+	"github.com/ipsexport/ipsd/internal/metrics"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/server"
@@ -75,6 +76,7 @@ type App struct {
 	Service *service.Service
 	Jobs    *jobs.Engine
 	handler http.Handler
+	dataDir string
 }
 
 // Open opens (and migrates) the store and builds the service and handler.
@@ -98,7 +100,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	engine, signer, err := openEngine(ctx, cfg, st, files, log)
+	var engine *jobs.Engine
+	m := metrics.New(metrics.Gauges{
+		JobStates:  st.JobStateCounts,
+		QueueDepth: func(ctx context.Context) (int, error) { return engine.QueueDepth(ctx) },
+	}, log)
+	engine, signer, err := openEngine(ctx, cfg, st, files, m, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -119,6 +126,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	h := server.New(server.Config{
 		Dispatcher:         svc,
 		Project:            soap.Projector(schemaSet.Project),
+		Observe:            m.ObserveRequest,
+		Metrics:            m.Handler(),
 		Logger:             log,
 		WSDL:               wsdl.Files,
 		Schemas:            schemas.Files,
@@ -138,12 +147,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			mux.Handle("GET "+download.RoutePrefix+"{rest...}", downloads)
 		},
 	})
-	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h}, nil
+	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h, dataDir: cfg.DataDir}, nil
 }
 
 // openEngine builds the renderer and the job engine on the store's
 // database, and migrates River's tables.
-func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Store, log *slog.Logger) (*jobs.Engine, download.Signer, error) {
+func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Store, m *metrics.Metrics, log *slog.Logger) (*jobs.Engine, download.Signer, error) {
 	key := cfg.SigningKey
 	if len(key) == 0 {
 		var err error
@@ -179,6 +188,7 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 		Store: st, Blob: files, Renderer: renderer, Mailer: mailer, Signer: signer, PublicURL: public,
 		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
 		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
+		Observer: m,
 	}
 	var engine *jobs.Engine
 	switch db := st.(type) {

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -98,10 +99,26 @@ type Config struct {
 	PollInterval time.Duration
 	// Sweep, if set, runs on every maintenance tick (the UploadFile job
 	// timeout).
-	Sweep  func(ctx context.Context) error
-	Logger *slog.Logger
-	Now    func() time.Time
+	Sweep func(ctx context.Context) error
+	// Observer is told of finished assets, renders and ended jobs (for
+	// metrics); nil tells no one.
+	Observer Observer
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
+
+// Observer watches the engine's work.
+type Observer interface {
+	AssetDone(outcome string, bytes int64)
+	Rendered(d time.Duration)
+	JobEnded(state string)
+}
+
+type noObserver struct{}
+
+func (noObserver) AssetDone(string, int64) {}
+func (noObserver) Rendered(time.Duration)  {}
+func (noObserver) JobEnded(string)         {}
 
 // queue is what the engine needs of a River client, whatever its driver.
 type queue interface {
@@ -119,7 +136,11 @@ type Engine struct {
 	log      *slog.Logger
 	q        queue
 	migrate  func(ctx context.Context) error
+	depth    func(ctx context.Context) (int, error)
 	started  bool
+	// draining is set while stopping: chunks hand their remaining assets
+	// back to the queue after the asset in hand.
+	draining atomic.Bool
 }
 
 // NewSQLite makes an engine whose River tables live in the embedded
@@ -136,6 +157,10 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 	}
 	e.q = c
 	e.migrate = migrator[*sql.Tx](drv)
+	e.depth = func(ctx context.Context) (n int, err error) {
+		err = db.QueryRowContext(ctx, queueDepthSQL).Scan(&n)
+		return n, err
+	}
 	return e, nil
 }
 
@@ -153,6 +178,10 @@ func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
 	}
 	e.q = c
 	e.migrate = migrator[pgx.Tx](drv)
+	e.depth = func(ctx context.Context) (n int, err error) {
+		err = pool.QueryRow(ctx, queueDepthSQL).Scan(&n)
+		return n, err
+	}
 	return e, nil
 }
 
@@ -190,6 +219,9 @@ func newEngine(cfg Config) *Engine {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	if cfg.Workers < 0 {
 		cfg.Workers = runtime.NumCPU()
@@ -233,6 +265,18 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 	return rc
 }
 
+// queueDepthSQL counts export chunks not yet taken, in River's own table.
+const queueDepthSQL = `SELECT count(*) FROM river_job WHERE queue = 'export' AND state IN ('available', 'retryable', 'scheduled')`
+
+// QueueDepth is the number of export chunks waiting to be worked.
+func (e *Engine) QueueDepth(ctx context.Context) (int, error) {
+	n, err := e.depth(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("queue depth: %w", err)
+	}
+	return n, nil
+}
+
 // Migrate creates or upgrades River's tables.
 func (e *Engine) Migrate(ctx context.Context) error { return e.migrate(ctx) }
 
@@ -257,6 +301,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return nil
 	}
 	e.started = false
+	e.draining.Store(true)
+	defer e.draining.Store(false)
 	if err := e.q.Stop(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return e.q.StopAndCancel(context.WithoutCancel(ctx))
@@ -285,20 +331,24 @@ func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportS
 	nj.Type = store.JobTypeExport
 	nj.Spec = b
 	now := e.cfg.Now()
-	start := now
+	var at time.Time // zero: available at once (a ScheduledAt of "now" would wait for River's scheduler)
 	nj.State = store.JobNew
 	if nj.ExecTime.After(now) {
 		nj.State = store.JobScheduled
-		start = nj.ExecTime
+		at = nj.ExecTime
 	}
 	if nj.Expires.IsZero() {
+		start := now
+		if !at.IsZero() {
+			start = at
+		}
 		nj.Expires = start.Add(e.cfg.Retention)
 	}
 	j, err := e.st.CreateJob(ctx, nj, assets)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit %s: %w", nj.OriginalName, err)
 	}
-	if err := e.enqueue(ctx, j, start); err != nil {
+	if err := e.enqueue(ctx, j, at); err != nil {
 		// Nothing will run it: take it back so the client's fault is true.
 		if derr := e.st.DeleteJob(context.WithoutCancel(ctx), j.CompanyHandle, j.Handle); derr != nil {
 			e.log.Error("remove unqueued job", "job", j.Handle, "err", derr)

@@ -127,9 +127,18 @@ func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) erro
 	if err != nil {
 		return err
 	}
+	// Whoever moves the schedule on (or, at its last run, removes it)
+	// runs it.
 	next := sched.Next(now.In(e.cfg.Location))
-	won, err := e.st.AdvanceSchedule(ctx, s.Handle, s.NextFire, next)
-	if err != nil || !won {
+	if next.IsZero() {
+		err := e.st.DeleteSchedule(ctx, s.CompanyHandle, s.Handle)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("schedule %s: %w", s.Handle, err)
+		}
+	} else if won, err := e.st.AdvanceSchedule(ctx, s.Handle, s.NextFire, next); err != nil || !won {
 		return err
 	}
 	var spec ScheduleSpec

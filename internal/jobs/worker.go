@@ -35,6 +35,7 @@ type chunkWorker struct {
 var (
 	errPaused   = errors.New("job paused")
 	errStopping = errors.New("job stopping")
+	errDraining = errors.New("worker shutting down")
 )
 
 func (w *chunkWorker) Work(ctx context.Context, rj *river.Job[chunkArgs]) (err error) {
@@ -59,8 +60,9 @@ func (w *chunkWorker) Work(ctx context.Context, rj *river.Job[chunkArgs]) (err e
 	switch {
 	case errors.Is(err, errPaused):
 		return river.JobSnooze(pausePoll)
-	case ctx.Err() != nil:
-		// Shutting down: hand the chunk back without spending an attempt.
+	case ctx.Err() != nil, errors.Is(err, errDraining):
+		// Shutting down: hand the chunk back without spending an attempt;
+		// its finished assets stay finished.
 		return river.JobSnooze(0)
 	}
 	return err
@@ -128,6 +130,9 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	}
 	for i, ja := range pending {
 		if i > 0 {
+			if e.draining.Load() {
+				return errDraining
+			}
 			if err := e.checkControl(ctx, j.Handle); err != nil {
 				if errors.Is(err, errStopping) {
 					return e.settle(ctx, j.Handle)
@@ -167,7 +172,11 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 		e.finish(ctx, j, ja, store.OutcomeError, "asset "+ja.AssetHandle+" no longer exists")
 		return
 	}
+	began := time.Now()
 	res := e.exporter.Export(ctx, export.Task{Asset: as, Key: exportPrefix(j.Handle) + ja.OutputPath, Request: req})
+	if req != nil && res.Err == nil && !res.Original {
+		e.cfg.Observer.Rendered(time.Since(began))
+	}
 	if res.Err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the asset stays pending and is redone
@@ -197,6 +206,7 @@ func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, out
 	if !won {
 		return
 	}
+	e.cfg.Observer.AssetDone(outcome, ja.Size)
 	switch outcome {
 	case store.OutcomeError:
 		e.mail(ctx, j, notify.AssetError, []string{ja.AssetName + ": " + msg})
@@ -253,6 +263,7 @@ func (e *Engine) settle(ctx context.Context, handle string) error {
 		if err != nil {
 			return fmt.Errorf("settle %s: %w", handle, err)
 		}
+		e.cfg.Observer.JobEnded(j.State)
 		e.log.Info("job ended", "job", handle, "state", j.State, "total", j.Total,
 			"succeeded", j.Succeeded, "warnings", j.Warnings, "errors", j.Errors)
 		e.mail(ctx, j, notify.Completed, nil)

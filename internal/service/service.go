@@ -43,6 +43,7 @@ type Service struct {
 	roles   roleTable
 	ops     map[string]handler
 	authMem *authCache
+	logins  *loginLimiter
 	now     func() time.Time
 	// dummyHash is compared against for unknown users, so that answering
 	// them costs as long as a wrong password.
@@ -83,7 +84,9 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		cfg:     cfg,
 		roles:   newRoleTable(),
 		authMem: newAuthCache(5 * time.Minute),
-		now:     time.Now,
+		// Ten failures in a row, then one try per six seconds.
+		logins: newLoginLimiter(10, 6*time.Second),
+		now:    time.Now,
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(time.Now().String()), bcrypt.DefaultCost)
 	s.ops = map[string]handler{
@@ -141,17 +144,31 @@ func (s *Service) authenticate(ctx context.Context, req *soap.Request) (store.Us
 		return store.User{}, soap.AuthnFault(soap.CodeNoCredentials,
 			"request could not be authenticated: no credentials (send an authHeader with user and password, or HTTP Basic)")
 	}
-	return s.Authenticate(ctx, email, password)
+	return s.AuthenticateFrom(ctx, email, password, req.RemoteAddr)
 }
 
 // Authenticate checks an e-mail and password, answering the IPS fault
 // 10001 for a wrong password and an unknown user alike.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (store.User, error) {
+	return s.AuthenticateFrom(ctx, email, password, "")
+}
+
+// AuthenticateFrom is Authenticate for a client address ("host:port"),
+// which failed logins are also counted against.
+func (s *Service) AuthenticateFrom(ctx context.Context, email, password, remoteAddr string) (u store.User, err error) {
+	if s.logins.blocked(email, remoteAddr) {
+		return store.User{}, soap.AuthnFault(soap.CodeInvalidCredentials, "too many failed logins: try again later")
+	}
+	defer func() {
+		if f := soap.AsFault(err); f != nil && f.Code == soap.CodeInvalidCredentials {
+			s.logins.failed(email, remoteAddr)
+		}
+	}()
 	invalid := soap.AuthnFault(soap.CodeInvalidCredentials, "Invalid username/password")
 	if email == "" || password == "" {
 		return store.User{}, invalid
 	}
-	u, err := s.store.UserByEmail(ctx, email)
+	u, err = s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		// Spend the same time as a real check so timing reveals nothing.
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))

@@ -179,13 +179,15 @@ type Jobs interface {
 	FinishJobAsset(ctx context.Context, a JobAsset) (bool, error)
 	// DeleteJob removes a job and its assets; ErrNotFound if unknown.
 	DeleteJob(ctx context.Context, companyHandle, handle string) error
+	// JobStateCounts counts the jobs of every company by state.
+	JobStateCounts(ctx context.Context) (map[string]int, error)
 	// ExpiredJobs lists ended, unpurged jobs whose Expires is before t.
 	ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]Job, error)
 	MarkJobPurged(ctx context.Context, handle string) error
 
 	CreateSchedule(ctx context.Context, s Schedule) (Schedule, error)
 	Schedules(ctx context.Context, companyHandle string) ([]Schedule, error) // ordered by NextFire
-	DeleteSchedule(ctx context.Context, companyHandle, handle string) error   // ErrNotFound if unknown
+	DeleteSchedule(ctx context.Context, companyHandle, handle string) error  // ErrNotFound if unknown
 	// DueSchedules lists schedules of any company with NextFire <= t.
 	DueSchedules(ctx context.Context, t time.Time) ([]Schedule, error)
 	// AdvanceSchedule moves NextFire from prev to next if it is still

@@ -1,7 +1,8 @@
-// Package sqlstore is the catalogue shared by the SQLite and PostgreSQL
-// drivers: one implementation of the store semantics over database/sql, with
-// the few SQL differences behind Dialect. Keeping the semantics in one place
-// means the drivers cannot drift apart; the conformance suite checks both.
+// Package sqlstore is the catalogue and the jobs shared by the SQLite and
+// PostgreSQL drivers: one implementation of the store semantics over
+// database/sql, with the few SQL differences behind Dialect. Keeping the
+// semantics in one place means the drivers cannot drift apart; the
+// conformance suite checks both.
 package sqlstore
 
 import (

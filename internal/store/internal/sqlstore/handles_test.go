@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -50,6 +52,64 @@ func TestHandlesRoundTrip(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = parseFolder("f|47|9|1", 47)
 	assert.False(t, ok)
+}
+
+func TestJobHandles(t *testing.T) {
+	urlSafe := regexp.MustCompile(`^[A-Za-z0-9|_.-]+$`) // SPEC §7, job handles
+	for _, tc := range []struct {
+		handle string
+		parse  func(string) (int64, int64, bool)
+	}{
+		{jobHandle(47, 9), parseJob},
+		{scheduleHandle(47, 9), parseSchedule},
+	} {
+		assert.Regexp(t, urlSafe, tc.handle)
+		cid, id, ok := tc.parse(tc.handle)
+		assert.True(t, ok, tc.handle)
+		assert.Equal(t, [2]int64{47, 9}, [2]int64{cid, id}, tc.handle)
+	}
+	assert.Equal(t, "j|47|9", jobHandle(47, 9))
+	assert.Equal(t, "s|47|9", scheduleHandle(47, 9))
+	for _, h := range []string{"", "j|", "j|47", "j|47|", "j||9", "j|47|9|1", "j|047|9", "j|47|09", "j|-1|9",
+		"J|47|9", " j|47|9", "j|47|9 ", "s|47|9", "a|47|9", "47|9", "j|47|99999999999999999999"} {
+		_, _, ok := parseJob(h)
+		assert.False(t, ok, "%q", h)
+	}
+	_, _, ok := parseSchedule(jobHandle(47, 9))
+	assert.False(t, ok, "kinds do not mix")
+	_, ok = parseAsset(jobHandle(47, 9), 47)
+	assert.False(t, ok)
+	_, ok = parseFormat(jobHandle(47, 9), 47)
+	assert.False(t, ok)
+}
+
+func TestTimeBounds(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+	east := time.FixedZone("E", 3600)
+	for _, tc := range []struct {
+		in          time.Time
+		floor, ceil time.Time
+	}{
+		{t0, t0, t0},
+		{t0.Add(1), t0, t0.Add(time.Microsecond)},
+		{t0.Add(999), t0, t0.Add(time.Microsecond)},
+		{t0.Add(-1), t0.Add(-time.Microsecond), t0},
+		{t0.In(east), t0, t0},
+		{time.Time{}, minTime, minTime},
+		{time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), minTime, minTime},
+		{time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), maxTime, maxTime},
+		{maxTime.Add(1), maxTime, maxTime},
+	} {
+		assert.Equal(t, tc.floor, floor(tc.in), "floor %v", tc.in)
+		assert.Equal(t, tc.ceil, ceil(tc.in), "ceil %v", tc.in)
+	}
+	assert.Equal(t, time.Time{}, at(time.Time{}))
+	assert.Equal(t, t0, at(t0.Add(999).In(east)))
+	assert.NoError(t, checkTime("x", time.Time{}))
+	assert.NoError(t, checkTime("x", maxTime.Add(999)))
+	assert.NoError(t, checkTime("x", minTime.Add(time.Microsecond)))
+	assert.Error(t, checkTime("x", maxTime.Add(time.Microsecond)))
+	assert.Error(t, checkTime("x", minTime.Add(-time.Nanosecond)))
 }
 
 func TestFold(t *testing.T) {

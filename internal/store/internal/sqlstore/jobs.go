@@ -59,7 +59,7 @@ func at(t time.Time) time.Time {
 
 // checkTime refuses a timestamp the databases cannot both store.
 func checkTime(what string, t time.Time) error {
-	if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+	if u := at(t); !t.IsZero() && (u.Before(minTime) || u.After(maxTime)) {
 		return fmt.Errorf("%s %v: out of range (years 1 to 9999)", what, t)
 	}
 	return nil
@@ -94,8 +94,8 @@ func (j *Jobs) nullTime(t time.Time) any {
 	return j.d.TimeArg(t)
 }
 
-// specArg is Spec as stored (never NULL); spec is Spec as returned, nil when
-// empty, and never the caller's slice.
+// specArg is Spec as stored (never NULL); spec is Spec as returned: nil
+// when empty, whether it was given nil or empty.
 func specArg(b []byte) []byte {
 	if b == nil {
 		return []byte{}
@@ -107,7 +107,7 @@ func spec(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
-	return bytes.Clone(b)
+	return b
 }
 
 // ---- jobs ----
@@ -261,7 +261,7 @@ func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.Jo
 		CompanyHandle: companyHandle(cid), Type: nj.Type, Name: nj.Name, OriginalName: nj.OriginalName,
 		Description: nj.Description, Locale: nj.Locale,
 		SubmitUserHandle: nj.SubmitUserHandle, NotifyUserHandle: nj.NotifyUserHandle,
-		State: nj.State, Spec: spec(nj.Spec), ExecTime: at(nj.ExecTime),
+		State: nj.State, Spec: spec(bytes.Clone(nj.Spec)), ExecTime: at(nj.ExecTime),
 		Total: len(assets), Submitted: t, Expires: at(nj.Expires),
 	}
 	if sched.Valid {
@@ -652,6 +652,28 @@ func (j *Jobs) ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]store
 	return out, nil
 }
 
+// JobStateCounts counts every company's jobs by state.
+func (j *Jobs) JobStateCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := j.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("job state counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("job state counts: %w", err)
+		}
+		out[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("job state counts: %w", err)
+	}
+	return out, nil
+}
+
 // MarkJobPurged records that a job's files are removed.
 func (j *Jobs) MarkJobPurged(ctx context.Context, handle string) error {
 	cid, id, ok := parseJob(handle)
@@ -720,7 +742,7 @@ func (j *Jobs) CreateSchedule(ctx context.Context, s store.Schedule) (store.Sche
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("create schedule %q: %w", s.OriginalName, err)
 	}
-	s.CompanyHandle, s.Spec, s.NextFire, s.Created = companyHandle(cid), spec(s.Spec), at(s.NextFire), now()
+	s.CompanyHandle, s.Spec, s.NextFire, s.Created = companyHandle(cid), spec(bytes.Clone(s.Spec)), at(s.NextFire), now()
 	var id int64
 	err = j.queryRow(ctx, j.db, `INSERT INTO schedules (company_id, type, original_name, description, locale,
 		submit_user, notify_user, spec, cron, next_fire, created)
