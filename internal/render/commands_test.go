@@ -76,12 +76,50 @@ func TestCommandStatusesBehave(t *testing.T) {
 // Regenerate with: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/
 func TestCommandsDoc(t *testing.T) {
 	want := commandsMarkdown()
-	if os.Getenv("UPDATE_COMMANDS_MD") != "" {
+	update := os.Getenv("UPDATE_COMMANDS_MD") != ""
+	if update {
 		require.NoError(t, os.WriteFile("COMMANDS.md", []byte(want), 0o644))
 	}
 	got, err := os.ReadFile("COMMANDS.md")
 	require.NoError(t, err)
 	assert.Equal(t, want, string(got), "COMMANDS.md is stale: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/")
+
+	// The README lists every command by status, between two markers.
+	const begin, end = "<!-- commands:begin -->\n", "<!-- commands:end -->"
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	i, j := strings.Index(string(readme), begin), strings.Index(string(readme), end)
+	require.True(t, i >= 0 && j > i, "README.md has no commands markers")
+	section := commandsReadme()
+	if update {
+		readme = []byte(string(readme[:i+len(begin)]) + section + string(readme[j:]))
+		require.NoError(t, os.WriteFile("../../README.md", readme, 0o644))
+		j = strings.Index(string(readme), end)
+	}
+	assert.Equal(t, section, string(readme[i+len(begin):j]), "README.md's command list is stale: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/")
+}
+
+// commandsReadme lists the commands by status, for the README.
+func commandsReadme() string {
+	byStatus := map[status][]string{}
+	for _, c := range commandTable {
+		byStatus[c.status] = append(byStatus[c.status], "`"+c.name+"`")
+	}
+	var b strings.Builder
+	for _, st := range []struct {
+		s     status
+		label string
+	}{
+		{rendered, "Rendered"},
+		{noEffect, "Accepted, no effect on an export (delivery, caching, other layers)"},
+		{warned, "Accepted with a per-asset warning, not rendered"},
+		{rejected, "Rejected (30001 at submitJob)"},
+	} {
+		names := byStatus[st.s]
+		sort.Slice(names, func(i, j int) bool { return strings.ToLower(names[i]) < strings.ToLower(names[j]) })
+		fmt.Fprintf(&b, "- **%s** (%d): %s\n", st.label, len(names), strings.Join(names, ", "))
+	}
+	return b.String()
 }
 
 func commandsMarkdown() string {
