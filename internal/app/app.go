@@ -176,8 +176,11 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 	if err != nil {
 		return nil, signer, err
 	}
-	var mailer notify.Sender = &notify.SpoolSender{Dir: filepath.Join(cfg.DataDir, "mail")}
+	var mailer notify.Sender = &notify.SpoolSender{Dir: filepath.Join(cfg.DataDir, "mail"), Log: log}
 	if cfg.SMTP != nil {
+		if cfg.SMTP.Log == nil {
+			cfg.SMTP.Log = log
+		}
 		mailer = cfg.SMTP
 	}
 	public := cfg.PublicURL

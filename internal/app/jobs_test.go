@@ -387,6 +387,7 @@ func TestPauseResumeStop(t *testing.T) {
 	assert.Equal(t, "WaitingClient", aj.text("state"))
 	assert.Equal(t, "Paused", aj.text("progressMessage"))
 	assert.Equal(t, "convert", aj.text("exportJob", "fmt"), "2016 namespaces echo the exportJob")
+	assert.Len(t, aj.at("exportJob", "assetHandleArray", "items"), 30, "with its handles")
 	status, _ = control("pauseJob", job)
 	assert.Equal(t, 500, status, "a paused job cannot be paused again")
 	status, resp = control("resumeJob", job)

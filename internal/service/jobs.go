@@ -385,9 +385,24 @@ func (s *Service) activeJob(ctx context.Context, j store.Job) *ipsapi.ActiveJob 
 		}}},
 	}
 	if j.Type == store.JobTypeExport {
-		aj.ExportJob = echoExportJob(j.Spec, nil)
+		aj.ExportJob = echoExportJob(j.Spec, s.jobHandles(ctx, j.Handle))
 	}
 	return aj
+}
+
+// jobHandles lists a job's asset handles in submitted order.
+func (s *Service) jobHandles(ctx context.Context, jobHandle string) []string {
+	rows, _, err := s.store.JobAssets(ctx, store.JobAssetQuery{JobHandle: jobHandle,
+		Outcomes: []string{store.OutcomePending, store.OutcomeSuccess, store.OutcomeWarning, store.OutcomeError}})
+	if err != nil {
+		s.log.Warn("job asset handles", "job", jobHandle, "err", err)
+		return nil
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.AssetHandle
+	}
+	return out
 }
 
 // echoExportJob rebuilds the submitted exportJob with defaults filled in.
@@ -450,7 +465,7 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 				CompanyHandle: co.Handle, JobHandle: j.Handle, Name: j.Name, OriginalName: j.OriginalName,
 				Type_: j.Type, SubmitUserEmail: s.userEmail(ctx, j.SubmitUserHandle), Locale: j.Locale,
 				Description: j.Description, NextFireTime: dateTime(j.ExecTime), TimeZone: zone,
-				TriggerState: "Normal", ExportJob: echoExportJob(j.Spec, nil),
+				TriggerState: "Normal", ExportJob: echoExportJob(j.Spec, s.jobHandles(ctx, j.Handle)),
 			})
 		}
 	}
