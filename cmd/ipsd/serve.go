@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/app"
+	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/notify"
 )
 
@@ -35,6 +36,11 @@ type engineFlags struct {
 	maxInPixels  *int64
 	maxOutSide   *int
 	logJSON      *bool
+	s3Endpoint   *string
+	s3Bucket     *string
+	s3Prefix     *string
+	s3Region     *string
+	s3Insecure   *bool
 }
 
 func addEngineFlags(fs *flag.FlagSet, defaultWorkers int) *engineFlags {
@@ -55,6 +61,11 @@ func addEngineFlags(fs *flag.FlagSet, defaultWorkers int) *engineFlags {
 		maxInPixels:  fs.Int64("max-input-pixels", int64(envInt("IPSD_MAX_INPUT_PIXELS", 0)), "largest source image in pixels (0: 100 megapixels)"),
 		maxOutSide:   fs.Int("max-output-side", envInt("IPSD_MAX_OUTPUT_SIDE", 0), "largest output width or height (0: 16384)"),
 		logJSON:      fs.Bool("log-json", false, "log as JSON lines"),
+		s3Endpoint:   fs.String("s3-endpoint", os.Getenv("IPSD_S3_ENDPOINT"), "S3-compatible endpoint host:port for files (default: DATA/files); keys from IPSD_S3_ACCESS_KEY and IPSD_S3_SECRET_KEY"),
+		s3Bucket:     fs.String("s3-bucket", os.Getenv("IPSD_S3_BUCKET"), "S3 bucket (must exist)"),
+		s3Prefix:     fs.String("s3-prefix", os.Getenv("IPSD_S3_PREFIX"), "folder inside the bucket"),
+		s3Region:     fs.String("s3-region", os.Getenv("IPSD_S3_REGION"), "S3 region (default: asked of the server)"),
+		s3Insecure:   fs.Bool("s3-insecure", os.Getenv("IPSD_S3_INSECURE") != "", "plain HTTP to the S3 endpoint"),
 	}
 }
 
@@ -79,6 +90,16 @@ func (f *engineFlags) apply(cfg *app.Config, addr string, log *slog.Logger) erro
 		}
 		cfg.SMTP = &notify.SMTPSender{Addr: *f.smtpAddr, From: *f.smtpFrom, Username: *f.smtpUser,
 			Password: *f.smtpPassword, TLS: mode, Log: log}
+	}
+	if *f.s3Endpoint != "" {
+		if *f.s3Bucket == "" {
+			return fmt.Errorf("%w: --s3-endpoint needs --s3-bucket", errUsage)
+		}
+		cfg.S3 = &s3blob.Config{
+			Endpoint: *f.s3Endpoint, Bucket: *f.s3Bucket, Prefix: *f.s3Prefix, Region: *f.s3Region,
+			AccessKey: os.Getenv("IPSD_S3_ACCESS_KEY"), SecretKey: os.Getenv("IPSD_S3_SECRET_KEY"),
+			UseSSL: !*f.s3Insecure,
+		}
 	}
 	loc, err := time.LoadLocation(*f.timeZone)
 	if err != nil {

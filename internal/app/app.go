@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/blob"
+	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/jobs"
@@ -64,6 +65,8 @@ type Config struct {
 	SMTP *notify.SMTPSender
 	// Location is the time zone of execSchedule (default Local).
 	Location *time.Location
+	// S3 stores files in an S3-compatible bucket instead of DataDir/files.
+	S3 *s3blob.Config
 	// Render configures the renderer; ICC profiles are added from
 	// DataDir/icc.
 	Render render.Config
@@ -95,7 +98,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := blob.NewLocal(filepath.Join(cfg.DataDir, "files"))
+	files, err := openFiles(ctx, cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -138,7 +141,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			if err := st.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
 			}
-			if _, err := os.Stat(files.Root()); err != nil {
+			if _, err := files.Stat(ctx, "readyz-probe"); err != nil && !errors.Is(err, blob.ErrNotFound) {
 				return fmt.Errorf("storage: %w", err)
 			}
 			return nil
@@ -148,6 +151,23 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		},
 	})
 	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h, dataDir: cfg.DataDir}, nil
+}
+
+// openFiles opens the file storage: the S3 bucket when configured, else
+// DataDir/files (also any shared mount).
+func openFiles(ctx context.Context, cfg Config) (blob.Store, error) {
+	if cfg.S3 != nil {
+		st, err := s3blob.New(ctx, *cfg.S3)
+		if err != nil {
+			return nil, fmt.Errorf("file storage: %w", err)
+		}
+		return st, nil
+	}
+	local, err := blob.NewLocal(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		return nil, fmt.Errorf("file storage: %w", err)
+	}
+	return local, nil
 }
 
 // openEngine builds the renderer and the job engine on the store's

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -414,4 +415,29 @@ func TestPauseResumeStop(t *testing.T) {
 	assert.Equal(t, 30, j.Total)
 	assert.Equal(t, j.Total, j.Succeeded+j.Errors)
 	assert.Less(t, j.Succeeded, 30, "stopped before the end")
+}
+
+// The same export with files in an S3-compatible bucket (versitygw) and
+// the catalogue on PostgreSQL: the scale-out storage.
+func TestExportOnS3(t *testing.T) {
+	srv := s3Server(t)
+	cfg := srv.Config(srv.NewBucket(t))
+	e := newEnv(t, pg.NewDatabase(t), func(c *Config) { c.S3 = &cfg })
+	e.submit("to-s3", e.handles("/hero.png", "shoes/red/boot.png"), `<fmt>orig</fmt>`)
+	zipURL, root := e.awaitArchive("to-s3")
+	assert.Equal(t, "2", root.at("jobLogArray", "items")[0].text("fileSuccessCount"))
+	code, zipBytes := fetch(t, zipURL, "")
+	require.Equal(t, 200, code)
+	files := unzip(t, zipBytes)
+	assert.Equal(t, tinyPNG(t), files["hero.png"])
+	assert.Equal(t, tinyPNG(t), files["shoes/red/boot.png"])
+	// The files are objects in the bucket, none on the local disk.
+	objects := 0
+	for obj := range srv.Client().ListObjects(t.Context(), cfg.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+		require.NoError(t, obj.Err)
+		objects++
+	}
+	assert.Equal(t, 4+2, objects, "four originals and two exported files")
+	code, _ = e.get("/readyz")
+	assert.Equal(t, 200, code)
 }

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Local stores files under a directory (also any shared mount).
@@ -105,13 +106,26 @@ func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, Info, erro
 	if err != nil {
 		return nil, Info{}, ErrNotFound
 	}
-	st, err := os.Lstat(p)
-	if err != nil || !st.Mode().IsRegular() {
+	// Lstat first so a FIFO or device is never opened (that could block);
+	// then describe the file actually opened, not the path: a Put may rename
+	// a new file over it in between.
+	if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
 		return nil, Info{}, ErrNotFound
 	}
-	f, err := os.Open(p)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
+		return nil, Info{}, ErrNotFound
+	}
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("open %s: %w", key, err)
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err != nil {
+			return nil, Info{}, fmt.Errorf("open %s: %w", key, err)
+		}
+		return nil, Info{}, ErrNotFound
 	}
 	return f, Info{Key: key, Size: st.Size(), Modified: st.ModTime()}, nil
 }
@@ -141,11 +155,15 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// DeletePrefix removes the directory prefix and everything under it.
+// DeletePrefix removes the directory prefix and everything under it. A file
+// named prefix is not a directory and stays.
 func (l *Local) DeletePrefix(ctx context.Context, prefix string) error {
 	p, err := l.path(strings.TrimSuffix(prefix, "/"))
 	if err != nil {
 		return err
+	}
+	if st, err := os.Lstat(p); err != nil || !st.IsDir() {
+		return nil
 	}
 	if err := os.RemoveAll(p); err != nil {
 		return fmt.Errorf("delete %s: %w", prefix, err)
