@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -265,7 +267,7 @@ func tiffSize(t *testing.T, b []byte) (int, int) {
 }
 
 func TestSubmitJobValidation(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnv(t, "", func(c *Config) { c.MaxExportAssets = 100 })
 	set, err := e.app.Store.CreateAsset(context.Background(), store.NewAsset{
 		CompanyHandle: e.acme.Handle, FolderHandle: e.assets["/hero.png"].FolderHandle, Name: "spin", Type: "SpinSet",
 		Members: []string{e.assets["/hero.png"].Handle},
@@ -290,6 +292,9 @@ func TestSubmitJobValidation(t *testing.T) {
 		{"unknown command", []string{hero}, `<fmt>convert</fmt><is_modifier>wid=10&amp;frobnicate=1</is_modifier>`, "30001", []string{"frobnicate", "position"}},
 		{"unknown macro", []string{hero}, `<fmt>convert</fmt><macro>$nope$</macro>`, "30001", []string{"macro", "nope"}},
 		{"bad emailSetting", []string{hero}, `<fmt>orig</fmt><emailSetting>Always</emailSetting>`, "30001", []string{"emailSetting"}},
+		{"absurd wid", []string{hero}, `<fmt>convert</fmt><is_modifier>wid=999999999</is_modifier>`, "30001", []string{"wid"}},
+		{"absurd scl", []string{hero}, `<fmt>convert</fmt><is_modifier>scl=0.0000000001</is_modifier>`, "30001", []string{"scl"}},
+		{"too many handles", slices.Repeat([]string{hero}, 101), `<fmt>orig</fmt>`, "30001", []string{"101 handles", "100 allowed"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -440,4 +445,56 @@ func TestExportOnS3(t *testing.T) {
 	assert.Equal(t, 4+2, objects, "four originals and two exported files")
 	code, _ = e.get("/readyz")
 	assert.Equal(t, 200, code)
+}
+
+// bombPNG is a valid PNG header declaring w×h pixels, with no pixel data:
+// a decompression bomb's announcement.
+func bombPNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := []byte{byte(w >> 24), byte(w >> 16), byte(w >> 8), byte(w), byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h), 8, 2, 0, 0, 0}
+	chunk := append([]byte("IHDR"), ihdr...)
+	b.Write([]byte{0, 0, 0, 13})
+	b.Write(chunk)
+	crc := crc32.ChecksumIEEE(chunk)
+	b.Write([]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)})
+	return b.Bytes()
+}
+
+// Hostile and broken sources fail as assets, never the job or the server.
+func TestExportBadImages(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	im := &catalog.Importer{Store: e.app.Store, Blob: e.app.Blob}
+	good := gradientPNG(t, 64, 48)
+	sources := map[string][]byte{
+		"bomb.png":      bombPNG(100_000, 100_000),
+		"truncated.png": good[:len(good)/2],
+		"corrupt.png":   append(append([]byte{}, good[:40]...), bytes.Repeat([]byte{0xAB}, 400)...),
+		"good.png":      good,
+	}
+	var handles []string
+	for _, name := range []string{"bomb.png", "truncated.png", "corrupt.png", "good.png"} {
+		a, err := im.Import(ctx, catalog.File{CompanyHandle: e.acme.Handle, FolderPath: "bad", FileName: name, Body: bytes.NewReader(sources[name])})
+		require.NoError(t, err)
+		handles = append(handles, a.Handle)
+	}
+	e.submit("bad-sources", handles, `<fmt>convert</fmt><is_modifier>wid=32&amp;fmt=png</is_modifier>`)
+	_, root := e.awaitArchive("bad-sources")
+	log := root.at("jobLogArray", "items")[0]
+	assert.Equal(t, "4", log.text("totalFileCount"))
+	assert.Equal(t, "1", log.text("fileSuccessCount"), "only the good image converts")
+	assert.Equal(t, "3", log.text("fileErrorCount"))
+	byName := map[string]node{}
+	for _, d := range log.at("detailArray", "items") {
+		byName[d.text("assetName")] = d
+	}
+	assert.Equal(t, "ExportError", byName["bomb"].text("logType"))
+	assert.Contains(t, byName["bomb"].text("logMessage"), "too large")
+	assert.Equal(t, "ExportError", byName["truncated"].text("logType"))
+	assert.Equal(t, "ExportError", byName["corrupt"].text("logType"))
+	assert.Equal(t, "ExportSuccess", byName["good"].text("logType"))
+	// The server still serves.
+	status, _ := e.get("/healthz")
+	assert.Equal(t, 200, status)
 }

@@ -64,6 +64,10 @@ ipsd_load(const char *loader, const void *buf, size_t len, int shrink, double sc
 		g_object_set(op, "scale", scale, NULL);
 	if (has_arg(op, "access"))
 		g_object_set(op, "access", access, NULL);
+	// A truncated or corrupt source is an error for that asset, not an
+	// image with a grey lower half (libvips' default is to carry on).
+	if (has_arg(op, "fail_on"))
+		g_object_set(op, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
 
 	if (vips_cache_operation_buildp(&op)) {
 		vips_object_unref_outputs(VIPS_OBJECT(op));

@@ -1,8 +1,13 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	_ "image/gif"  // DecodeConfig reads their headers
+	_ "image/jpeg" // (see load)
+	_ "image/png"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -82,9 +87,22 @@ func (j *job) load(src []byte) (vimg, error) {
 	if loader == "" {
 		return vimg{}, failf(ErrUnsupportedSource, "not an image format libvips reads")
 	}
+	// Some decoders refuse huge headers themselves (libpng stops at a
+	// million pixels wide); read the declared size first so a bomb is
+	// reported as one.
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(src)); err == nil && int64(cfg.Width)*int64(cfg.Height) > j.r.maxIn {
+		return vimg{}, failf(ErrInputTooLarge, "the source declares %d×%d = %.1f megapixels, above the limit of %.1f",
+			cfg.Width, cfg.Height, float64(cfg.Width)*float64(cfg.Height)/1e6, float64(j.r.maxIn)/1e6)
+	}
 	x, err := j.p.load(loader, src, 1, 0, false)
 	if err != nil {
-		return vimg{}, &Error{Kind: ErrUnsupportedSource, Msg: "cannot decode " + strings.TrimSuffix(loader, "_buffer"), Err: err}
+		kind := ErrCorruptSource
+		if strings.HasPrefix(loader, "magickload") {
+			// ImageMagick's sniffer claims many non-images (it reads video
+			// bytes as TGA): a failure there means "not an image".
+			kind = ErrUnsupportedSource
+		}
+		return vimg{}, &Error{Kind: kind, Msg: "cannot decode " + strings.TrimSuffix(loader, "_buffer"), Err: err}
 	}
 	w, h := x.width(), x.height()
 	if int64(w)*int64(h) > j.r.maxIn {

@@ -142,6 +142,9 @@ var (
 	// (video, fonts, archives) or cannot be decoded. The export keeps the
 	// original with a warning (SPEC §7).
 	ErrUnsupportedSource = errors.New("source cannot be converted")
+	// ErrCorruptSource: the source is in a format libvips reads, but it
+	// is truncated or corrupt. The asset fails.
+	ErrCorruptSource = errors.New("source image is corrupt or truncated")
 	// ErrUnsupportedFormat: fmt= names a format this server does not write
 	// (pdf, eps, swf*, jpegxr*, f4m, m3u8).
 	ErrUnsupportedFormat = errors.New("output format not supported")
