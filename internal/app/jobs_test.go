@@ -292,8 +292,7 @@ func TestSubmitJobValidation(t *testing.T) {
 		{"unknown command", []string{hero}, `<fmt>convert</fmt><is_modifier>wid=10&amp;frobnicate=1</is_modifier>`, "30001", []string{"frobnicate", "position"}},
 		{"unknown macro", []string{hero}, `<fmt>convert</fmt><macro>$nope$</macro>`, "30001", []string{"macro", "nope"}},
 		{"bad emailSetting", []string{hero}, `<fmt>orig</fmt><emailSetting>Always</emailSetting>`, "30001", []string{"emailSetting"}},
-		{"absurd wid", []string{hero}, `<fmt>convert</fmt><is_modifier>wid=999999999</is_modifier>`, "30001", []string{"wid"}},
-		{"absurd scl", []string{hero}, `<fmt>convert</fmt><is_modifier>scl=0.0000000001</is_modifier>`, "30001", []string{"scl"}},
+		{"negative wid", []string{hero}, `<fmt>convert</fmt><is_modifier>wid=-5</is_modifier>`, "30001", []string{"wid"}},
 		{"too many handles", slices.Repeat([]string{hero}, 101), `<fmt>orig</fmt>`, "30001", []string{"101 handles", "100 allowed"}},
 	}
 	for _, tc := range tests {
@@ -497,4 +496,29 @@ func TestExportBadImages(t *testing.T) {
 	// The server still serves.
 	status, _ := e.get("/healthz")
 	assert.Equal(t, 200, status)
+
+	// Absurd sizes parse, and fail per asset against the output bound.
+	for _, mod := range []string{"wid=999999999", "scl=0.0001"} {
+		job := e.submit("absurd", []string{handles[3]}, `<fmt>convert</fmt><is_modifier>`+mod+`</is_modifier>`)
+		j := e.awaitEnd(job)
+		assert.Equal(t, 1, j.Errors, mod)
+		rows, _, err := e.app.Store.JobAssets(ctx, store.JobAssetQuery{JobHandle: job})
+		require.NoError(t, err)
+		require.Len(t, rows, 1)
+		assert.Contains(t, rows[0].Message, "too large", mod)
+	}
+}
+
+// awaitEnd waits until a job has ended and returns it.
+func (e *env) awaitEnd(handle string) store.Job {
+	e.t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		j, err := e.app.Store.JobByHandle(context.Background(), "", handle)
+		require.NoError(e.t, err)
+		if slices.Contains(store.EndedJobStates, j.State) {
+			return j
+		}
+	}
+	e.t.Fatalf("job %s did not end", handle)
+	return store.Job{}
 }
