@@ -14,16 +14,31 @@ import (
 // logins for it are refused without checking the password.
 type loginLimiter struct {
 	mu      sync.Mutex
-	every   time.Duration
-	burst   int
+	user    limit
+	addr    limit
 	buckets map[string]*rate.Limiter
+}
+
+// limit is a bucket's shape: burst failures, then one per every.
+type limit struct {
+	burst int
+	every time.Duration
 }
 
 // maxBuckets bounds the limiter's memory under a spray of made-up names.
 const maxBuckets = 100_000
 
-func newLoginLimiter(burst int, every time.Duration) *loginLimiter {
-	return &loginLimiter{every: every, burst: burst, buckets: map[string]*rate.Limiter{}}
+// newLoginLimiter limits failures per user and, more loosely since many
+// users may share a proxy's address, per client address.
+func newLoginLimiter(user, addr limit) *loginLimiter {
+	return &loginLimiter{user: user, addr: addr, buckets: map[string]*rate.Limiter{}}
+}
+
+func (l *loginLimiter) shape(key string) limit {
+	if strings.HasPrefix(key, "a:") {
+		return l.addr
+	}
+	return l.user
 }
 
 func limiterKeys(email, remoteAddr string) []string {
@@ -56,7 +71,7 @@ func (l *loginLimiter) failed(email, remoteAddr string) {
 	now := time.Now()
 	if len(l.buckets) >= maxBuckets {
 		for k, b := range l.buckets {
-			if b.TokensAt(now) >= float64(l.burst) {
+			if b.TokensAt(now) >= float64(l.shape(k).burst) {
 				delete(l.buckets, k)
 			}
 		}
@@ -67,7 +82,8 @@ func (l *loginLimiter) failed(email, remoteAddr string) {
 			if len(l.buckets) >= maxBuckets {
 				continue
 			}
-			b = rate.NewLimiter(rate.Every(l.every), l.burst)
+			sh := l.shape(k)
+			b = rate.NewLimiter(rate.Every(sh.every), sh.burst)
 			l.buckets[k] = b
 		}
 		b.AllowN(now, 1)

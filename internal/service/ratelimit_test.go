@@ -22,7 +22,7 @@ func TestLoginLimiter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newLoginLimiter(3, time.Hour)
+			l := newLoginLimiter(limit{3, time.Hour}, limit{3, time.Hour})
 			for _, a := range tc.failures {
 				l.failed("alice@x", a)
 			}
@@ -37,4 +37,14 @@ func repeat(s string, n int) []string {
 		out[i] = s
 	}
 	return out
+}
+
+func TestLoginLimiterAddressLooser(t *testing.T) {
+	l := newLoginLimiter(limit{2, time.Hour}, limit{5, time.Hour})
+	for i := range 4 {
+		l.failed(string(rune('a'+i))+"@x", "10.0.0.9:1")
+	}
+	assert.False(t, l.blocked("z@x", "10.0.0.9:2"), "four failures of different users: the address is not spent")
+	l.failed("e@x", "10.0.0.9:1")
+	assert.True(t, l.blocked("z@x", "10.0.0.9:2"), "the fifth spends it")
 }

@@ -84,8 +84,9 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		cfg:     cfg,
 		roles:   newRoleTable(),
 		authMem: newAuthCache(5 * time.Minute),
-		// Ten failures in a row, then one try per six seconds.
-		logins: newLoginLimiter(10, 6*time.Second),
+		// Per user: ten failures in a row, then one try per six seconds;
+		// per address: fifty, then one a second.
+		logins: newLoginLimiter(limit{10, 6 * time.Second}, limit{50, time.Second}),
 		now:    time.Now,
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(time.Now().String()), bcrypt.DefaultCost)
