@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ipsexport/ipsd/internal/app"
 	"github.com/ipsexport/ipsd/internal/blob/s3blob"
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 )
 
@@ -75,6 +77,12 @@ func (f *engineFlags) apply(cfg *app.Config, addr string, log *slog.Logger) erro
 	cfg.ChunkSize = *f.chunkSize
 	cfg.ChunkTimeout = *f.chunkTimeout
 	cfg.RescueAfter = *f.rescueAfter
+	// River refuses a rescue delay shorter than the job timeout (a chunk
+	// could be retried while its worker still runs it): say so in flags.
+	if timeout := cmp.Or(cfg.ChunkTimeout, jobs.DefaultChunkTimeout); cfg.RescueAfter > 0 && cfg.RescueAfter < timeout {
+		return fmt.Errorf("%w: --rescue-after %s is shorter than the chunk timeout %s (--chunk-timeout); it must be at least as long",
+			errUsage, cfg.RescueAfter, timeout)
+	}
 	cfg.Retention = *f.retention
 	cfg.PublicURL = *f.publicURL
 	if cfg.PublicURL == "" && addr != "" {
@@ -119,6 +127,8 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body accepted")
 	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob")
+	maxUpload := fs.Int64("max-upload-bytes", int64(envInt("IPSD_MAX_UPLOAD_BYTES", 0)), "largest file of an UploadFile POST (0: 2 GiB)")
+	uploadTimeout := fs.Duration("upload-timeout", envDuration("IPSD_UPLOAD_TIMEOUT", 0), "an upload job with no POST for this long ends (0: 30m)")
 	ef := addEngineFlags(fs, -1)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -130,6 +140,7 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	cfg := app.Config{
 		DataDir: g.dataDir, DatabaseURL: g.databaseURL,
 		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
+		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout,
 	}
 	if err := ef.apply(&cfg, *addr, log); err != nil {
 		return err

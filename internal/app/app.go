@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/ipsexport/ipsd/internal/blob/s3blob"
+	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/jobs"
@@ -30,6 +31,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/store/postgres"
 	"github.com/ipsexport/ipsd/internal/store/sqlite"
 	"github.com/ipsexport/ipsd/internal/store/storeopen"
+	"github.com/ipsexport/ipsd/internal/upload"
 	"github.com/ipsexport/ipsd/schemas"
 	"github.com/ipsexport/ipsd/wsdl"
 )
@@ -43,6 +45,10 @@ type Config struct {
 	MaxRequestBytes int64
 	// MaxExportAssets bounds an exportJob's assetHandleArray (default 10,000).
 	MaxExportAssets int
+	// MaxUploadBytes bounds one UploadFile file (0: 2 GiB; negative: none);
+	// UploadJobTimeout ends an upload job idle that long (0: 30 minutes).
+	MaxUploadBytes   int64
+	UploadJobTimeout time.Duration
 	ServerName      string
 
 	// Workers is how many export chunks this process works at once: 0
@@ -114,6 +120,18 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName, Jobs: engine})
+	uploads, err := upload.New(upload.Config{
+		Service: svc, Store: st, Importer: &catalog.Importer{Store: st, Blob: files},
+		MaxFileBytes: cfg.MaxUploadBytes, JobTimeout: cfg.UploadJobTimeout, Logger: log,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	engine.SetSweep(func(ctx context.Context) error {
+		_, err := uploads.Sweep(ctx)
+		return err
+	})
 	downloads := &download.Handler{
 		Jobs: jobs.Downloads{Store: st}, Store: files, Signer: signer, Log: log,
 		Authorize: func(ctx context.Context, user, password, companyHandle string) bool {
@@ -148,6 +166,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		},
 		Routes: func(mux *http.ServeMux) {
 			mux.Handle("GET "+download.RoutePrefix+"{rest...}", downloads)
+			// A GET gets the IPS fault, not the mux's 405.
+			mux.Handle("POST "+upload.Path, uploads)
+			mux.Handle("GET "+upload.Path, uploads)
 		},
 	})
 	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h, dataDir: cfg.DataDir}, nil

@@ -312,6 +312,10 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return nil
 }
 
+// SetSweep sets the function run on every maintenance tick (the UploadFile
+// job timeout), for parts built after the engine. Call it before Start.
+func (e *Engine) SetSweep(f func(ctx context.Context) error) { e.cfg.Sweep = f }
+
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.cfg.Now() }
 

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// uploadPOST sends one UploadFile request: auth, uploadParams, then files
+// (name → bytes, the name may carry a folder path).
+func (e *env) uploadPOST(params string, files [][2]string) (int, string) {
+	e.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	xmlPart := func(name, content string) {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="`+name+`"`)
+		h.Set("Content-Type", "text/xml")
+		w, err := mw.CreatePart(h)
+		require.NoError(e.t, err)
+		io.WriteString(w, content)
+	}
+	xmlPart("auth", `<authHeader xmlns="`+ns14+`"><user>alice@acme.test</user><password>`+password+`</password></authHeader>`)
+	xmlPart("uploadParams", params)
+	for i, f := range files {
+		w, err := mw.CreateFormFile("file"+string(rune('0'+i)), f[0])
+		require.NoError(e.t, err)
+		io.WriteString(w, f[1])
+	}
+	require.NoError(e.t, mw.Close())
+	resp, err := http.Post(e.srv.URL+"/scene7/UploadFile", mw.FormDataContentType(), &b)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// Files arrive the IPS way, in two POSTs of one upload job, are followed
+// with the job operations, found in the catalogue, and exported back
+// byte for byte.
+func TestUploadThenExport(t *testing.T) {
+	e := newEnv(t, "")
+	photo := string(gradientPNG(t, 120, 80))
+	big := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB, not an image
+	first := `<uploadPostParam xmlns="` + ns14 + `"><companyHandle>` + e.acme.Handle + `</companyHandle><jobName>upload-1</jobName>` +
+		`<destFolder>incoming/</destFolder><uploadParams><overwrite>true</overwrite></uploadParams></uploadPostParam>`
+	status, resp := e.uploadPOST(first, [][2]string{{"photo.png", photo}, {"docs//notes.bin", big}})
+	require.Equal(t, 200, status, resp)
+	root := parseBlind(t, resp)
+	assert.Equal(t, "uploadPostReturn", root.XMLName.Local, "a bare uploadPostReturn")
+	jobHandle := root.text("jobHandle")
+	require.NotEmpty(t, jobHandle, resp)
+
+	// Running until endJob: getActiveJobs shows it as an Upload job.
+	_, active, _ := e.call("alice@acme.test", `<getActiveJobsParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle><jobHandle>`+jobHandle+`</jobHandle></getActiveJobsParam>`)
+	require.Len(t, active.at("jobArray", "items"), 1)
+	assert.Equal(t, "Upload", active.at("jobArray", "items")[0].text("type"))
+
+	second := `<uploadPostParam xmlns="` + ns14 + `"><companyHandle>` + e.acme.Handle + `</companyHandle><jobHandle>` + jobHandle + `</jobHandle>` +
+		`<destFolder>incoming/</destFolder><endJob>true</endJob></uploadPostParam>`
+	status, resp = e.uploadPOST(second, [][2]string{{"late.png", photo}})
+	require.Equal(t, 200, status, resp)
+
+	_, logRoot, resp := e.call("alice@acme.test", `<getJobLogDetailsParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle><jobHandle>`+jobHandle+`</jobHandle></getJobLogDetailsParam>`)
+	log := logRoot.at("jobLogArray", "items")
+	require.Len(t, log, 1, resp)
+	assert.Equal(t, "EndUpload", log[0].text("logType"))
+	assert.Equal(t, "3", log[0].text("totalFileCount"))
+	assert.Equal(t, "3", log[0].text("fileSuccessCount"))
+	for _, d := range log[0].at("detailArray", "items") {
+		assert.Equal(t, "UploadSuccess", d.text("logType"))
+	}
+	_, active, _ = e.call("alice@acme.test", `<getActiveJobsParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle></getActiveJobsParam>`)
+	assert.Empty(t, active.at("jobArray", "items"), "ended at endJob")
+
+	// Found by name and by search, in the folders the names carried.
+	_, found, _ := e.call("alice@acme.test", `<getAssetsByNameParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle><nameArray><items>photo</items><items>notes</items><items>late</items></nameArray></getAssetsByNameParam>`)
+	items := found.at("assetArray", "items")
+	require.Len(t, items, 3)
+	var handles []string
+	for _, it := range items {
+		handles = append(handles, it.text("assetHandle"))
+	}
+	_, search, _ := e.call("alice@acme.test", `<searchAssetsParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle><folder>Acme/incoming/</folder><includeSubfolders>true</includeSubfolders></searchAssetsParam>`)
+	assert.Len(t, search.at("assetArray", "items"), 3)
+
+	// Exported with fmt=orig: the same bytes back.
+	e.submit("upload-export", handles, `<fmt>orig</fmt>`)
+	zipURL, _ := e.awaitArchive("upload-export")
+	_, zipBytes := fetch(t, zipURL, "")
+	files := unzip(t, zipBytes)
+	sum := func(s []byte) [32]byte { return sha256.Sum256(s) }
+	assert.Equal(t, sum([]byte(photo)), sum(files["incoming/photo.png"]))
+	assert.Equal(t, sum([]byte(photo)), sum(files["incoming/late.png"]))
+	assert.Equal(t, sum([]byte(big)), sum(files["incoming/docs/notes.bin"]), "files: %v", keys(files))
+}

@@ -1,0 +1,330 @@
+package upload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipsexport/ipsd/internal/soap"
+	"github.com/ipsexport/ipsd/internal/store"
+)
+
+// Spec is an upload job's store.Job.Spec (JSON): the UploadPostJob options
+// of the POST that started the job. They hold for the whole job: "if there
+// is an existing job, uploadParams is ignored and the existing job upload
+// parameters are used" (c-http-post.md).
+type Spec struct {
+	Overwrite            bool   `json:"overwrite"`
+	ReadyForPublish      bool   `json:"readyForPublish"`
+	PreservePublishState bool   `json:"preservePublishState"`
+	CreateMask           bool   `json:"createMask"`
+	PreserveCrop         bool   `json:"preserveCrop"`
+	EmailSetting         string `json:"emailSetting"`
+	XMPKeywords          string `json:"xmpKeywords,omitempty"`
+	PostHTTPURL          string `json:"postHttpUrl,omitempty"`
+	// Unapplied names the processing options given that this server does
+	// not perform (createMask, manualCropOptions, photoshopOptions, …);
+	// each file they would have applied to gets a warning naming them.
+	Unapplied []string `json:"unapplied,omitempty"`
+	// RemoteAddr and AppName describe the client that started the job.
+	RemoteAddr string `json:"remoteAddr,omitempty"`
+	AppName    string `json:"appName,omitempty"`
+}
+
+// DecodeSpec reads an upload job's Spec (for getActiveJobs' uploadPostJob).
+func DecodeSpec(b []byte) (Spec, error) {
+	var s Spec
+	if len(b) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Spec{}, fmt.Errorf("upload job spec: %w", err)
+	}
+	return s, nil
+}
+
+// Email settings (string-constants r-email-settings.md), as submitJob takes them.
+var emailSettings = []string{"All", "Error", "ErrorAndWarning", "JobCompletion", "None"}
+
+// newSpec validates the UploadPostJob of a job's first POST. overwrite
+// decides what happens to existing assets and has no safe default, so it
+// is required, as the reference marks it; the other "required" flags only
+// steer processing this server does not do, and default to false.
+func newSpec(p parsedParams) (Spec, *soap.Fault) {
+	j := p.UploadParams
+	if j == nil {
+		return Spec{}, soap.Missing("uploadParams/uploadParams (the UploadPostJob options, required on the POST that starts a job)")
+	}
+	if j.Overwrite == nil {
+		return Spec{}, soap.Missing("uploadParams/overwrite")
+	}
+	s := Spec{
+		Overwrite: *j.Overwrite, ReadyForPublish: deref(j.ReadyForPublish),
+		PreservePublishState: deref(j.PreservePublishState), CreateMask: deref(j.CreateMask),
+		PreserveCrop: j.PreserveCrop == nil || *j.PreserveCrop,
+		XMPKeywords:  strings.TrimSpace(j.XMPKeywords), PostHTTPURL: strings.TrimSpace(j.PostHTTPURL),
+	}
+	switch setting := strings.TrimSpace(j.EmailSetting); setting {
+	case "":
+		s.EmailSetting = "None"
+	default:
+		i := slices.IndexFunc(emailSettings, func(v string) bool { return strings.EqualFold(v, setting) })
+		if i < 0 {
+			return Spec{}, soap.Invalid("uploadParams/emailSetting", setting, "must be All, Error, ErrorAndWarning, JobCompletion or None")
+		}
+		s.EmailSetting = emailSettings[i]
+	}
+	if s.CreateMask {
+		s.Unapplied = append(s.Unapplied, "createMask")
+	}
+	if c := j.ManualCropOptions; c != nil && (c.Left != 0 || c.Right != 0 || c.Top != 0 || c.Bottom != 0) {
+		s.Unapplied = append(s.Unapplied, "manualCropOptions")
+	}
+	if s.XMPKeywords != "" {
+		s.Unapplied = append(s.Unapplied, "xmpKeywords")
+	}
+	for _, o := range j.Other {
+		name := o.XMLName.Local
+		if _, known := unappliedOptions[name]; known && !slices.Contains(s.Unapplied, name) {
+			s.Unapplied = append(s.Unapplied, name)
+		}
+	}
+	return s, nil
+}
+
+func deref(b *bool) bool { return b != nil && *b }
+
+func isImage(assetType, _ string) bool { return assetType == "Image" }
+func anyFile(string, string) bool      { return true }
+func ofType(t string) func(string, string) bool {
+	return func(assetType, _ string) bool { return assetType == t }
+}
+
+// unappliedOptions are the UploadPostJob processing options, each with the
+// files it concerns. IPS would crop, mask, rasterise, extract or tag; this
+// server stores each file as uploaded, so a file an option concerns gets
+// an UploadWarning naming it (as an export names an IS command it does not
+// render), and counts as uploaded.
+var unappliedOptions = map[string]func(assetType, fileName string) bool{
+	"createMask":                 isImage,
+	"manualCropOptions":          isImage,
+	"autoColorCropOptions":       isImage,
+	"autoTransparentCropOptions": isImage,
+	"knockoutBackground":         isImage,
+	"knockoutBackgroundOptions":  isImage,
+	"unsharpMaskOptions":         isImage,
+	"colorManagementOptions":     isImage,
+	"photoshopOptions": func(_, name string) bool {
+		ext := strings.ToLower(path.Ext(name))
+		return ext == ".psd" || ext == ".psb"
+	},
+	"pdfOptions":             ofType("Pdf"),
+	"illustratorOptions":     ofType("Illustrator"),
+	"IllustratorOptions":     ofType("Illustrator"), // as the reference page spells it
+	"postScriptOptions":      ofType("PostScript"),
+	"inDesignOptions":        ofType("InDesign"),
+	"mediaOptions":           ofType("Video"),
+	"unCompressOptions":      ofType("Zip"),
+	"autoSetCreationOptions": anyFile,
+	"projectHandleArray":     anyFile,
+	"xmpKeywords":            anyFile,
+}
+
+// unappliedFor lists the options of spec that concern a file.
+func (s Spec) unappliedFor(assetType, fileName string) []string {
+	var out []string
+	for _, o := range s.Unapplied {
+		if applies, ok := unappliedOptions[o]; ok && applies(assetType, fileName) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// jobName is the job's Name: jobName + "_" + the submit time (SPEC §7), in
+// the layout export jobs use.
+func jobName(original string, t time.Time) string {
+	return original + "_" + t.UTC().Format("20060102T150405.000Z")
+}
+
+// ---- idle timeout ----
+
+// DefaultJobTimeout is how long an upload job waits for its next POST:
+// "the job times out if no additional POST requests are received within
+// 30 minutes" (c-http-post.md).
+const DefaultJobTimeout = 30 * time.Minute
+
+// DefaultSweepInterval is how often RunSweeper looks for idle jobs.
+const DefaultSweepInterval = time.Minute
+
+// activity remembers, in this process, the last POST of each job and the
+// POSTs in progress, so that a POST without files counts as activity and a
+// long file in transfer keeps its job alive. The store's timestamps (the
+// job's start, its files' finish times) cover what other processes did.
+type activity struct {
+	mu       sync.Mutex
+	last     map[string]time.Time
+	inflight map[string]int
+}
+
+func newActivity() *activity {
+	return &activity{last: map[string]time.Time{}, inflight: map[string]int{}}
+}
+
+func (a *activity) begin(handle string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inflight[handle]++
+	a.last[handle] = now
+}
+
+func (a *activity) end(handle string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inflight[handle]--; a.inflight[handle] <= 0 {
+		delete(a.inflight, handle)
+	}
+	a.last[handle] = now
+}
+
+func (a *activity) forget(handle string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.inflight[handle] == 0 {
+		delete(a.last, handle)
+	}
+}
+
+// prune drops what it remembers of jobs idle since before t.
+func (a *activity) prune(t time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for h, last := range a.last {
+		if a.inflight[h] == 0 && last.Before(t) {
+			delete(a.last, h)
+		}
+	}
+}
+
+func (a *activity) get(handle string) (last time.Time, busy bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last[handle], a.inflight[handle] > 0
+}
+
+// Sweep ends the upload jobs that have waited longer than the job timeout
+// for their next POST: every company's Running (or Paused) jobs of type
+// Upload whose last activity (the job's start, its last finished file, the
+// last POST this process saw) is older than the timeout, and that have no
+// POST in progress here, move to Completed. An upload job that stopJob
+// left Stopping moves to Stopped (no worker runs uploads). It returns how
+// many jobs it ended. Call it periodically (RunSweeper does, every minute).
+func (h *Handler) Sweep(ctx context.Context) (int, error) {
+	cos, err := h.cfg.Store.ListCompanies(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("upload sweep: %w", err)
+	}
+	now := h.now()
+	// Jobs ended elsewhere (endJob on another process) are forgotten here
+	// once they would have timed out anyway.
+	defer h.act.prune(now.Add(-2 * h.cfg.JobTimeout))
+	ended := 0
+	var errs []error
+	for _, co := range cos {
+		js, err := h.cfg.Store.ListJobs(ctx, store.JobQuery{
+			CompanyHandle: co.Handle, Types: []string{store.JobTypeUpload},
+			States: []string{store.JobRunning, store.JobPaused, store.JobStopping},
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("upload sweep %s: %w", co.Handle, err))
+			continue
+		}
+		for _, j := range js {
+			ok, err := h.sweepJob(ctx, j, now)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if ok {
+				ended++
+			}
+		}
+	}
+	return ended, errors.Join(errs...)
+}
+
+func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (bool, error) {
+	if j.State == store.JobStopping {
+		// stopJob asked an upload job to stop: no worker runs uploads, so
+		// it stops here, keeping what was uploaded.
+		ok, err := h.cfg.Store.SetJobState(ctx, j.Handle, []string{store.JobStopping}, store.JobStopped)
+		if err != nil {
+			return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
+		}
+		return ok, nil
+	}
+	mem, busy := h.act.get(j.Handle)
+	if busy {
+		return false, nil
+	}
+	last := latest(j.Submitted, j.Started, mem)
+	if last.IsZero() || now.Sub(last) < h.cfg.JobTimeout {
+		return false, nil
+	}
+	// Only then look at the files: the last one finished may be newer.
+	done, _, err := h.cfg.Store.JobAssets(ctx, store.JobAssetQuery{JobHandle: j.Handle, Descending: true, Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
+	}
+	if len(done) > 0 {
+		last = latest(last, done[0].Finished)
+	}
+	if now.Sub(last) < h.cfg.JobTimeout {
+		return false, nil
+	}
+	ok, err := h.cfg.Store.SetJobState(ctx, j.Handle, []string{j.State}, store.JobCompleted)
+	if err != nil {
+		return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
+	}
+	if ok {
+		h.act.forget(j.Handle)
+		h.log.Info("upload job timed out", "job", j.Handle, "company", j.CompanyHandle,
+			"idle", now.Sub(last).Round(time.Second).String(), "files", j.Total)
+	}
+	return ok, nil
+}
+
+func latest(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}
+
+// RunSweeper calls Sweep every interval (DefaultSweepInterval when 0)
+// until ctx ends.
+func (h *Handler) RunSweeper(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := h.Sweep(ctx); err != nil && ctx.Err() == nil {
+				h.log.Error("upload sweep failed", "err", err)
+			}
+		}
+	}
+}
