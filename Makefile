@@ -14,11 +14,24 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Never nodejs/npm from Debian: it would replace the machine's Node 20.
 RUN_PACKAGES := libvips-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils
+# `make bench` compares against the vips CLI; cp, sha256sum and xargs are
+# in every Debian. The load and timing are done by cmd/ipsbench itself.
+BENCH_PACKAGES := $(RUN_PACKAGES) libvips-tools
+BENCH_WORK ?= .cache/bench
+BENCH_FLAGS ?=
+
+# `make soak`: many concurrent clients against a real `ipsd serve` for
+# SOAK_DURATION (internal/app TestSoak; not part of `make test`).
+# SOAK_CLIENTS, SOAK_WORKERS and SOAK_DATABASE (sqlite or postgres) tune it.
+SOAK_DURATION ?= 2m
+SOAK_CLIENTS ?= 8
+SOAK_WORKERS ?= 2
+SOAK_DATABASE ?= sqlite
 
 # fuzz targets run briefly by `make test`: package:Target
 FUZZ_TARGETS := ./internal/soap:FuzzParse ./internal/render:FuzzParse
 
-.PHONY: all build run test test-go fuzz deps-run deps-test generate vet clean
+.PHONY: all build run test test-go fuzz deps-run deps-test deps-bench bench bench-go soak generate vet clean
 
 all: build
 
@@ -35,6 +48,9 @@ deps-run:
 
 deps-test:
 	$(call install_missing,$(TEST_PACKAGES))
+
+deps-bench:
+	$(call install_missing,$(BENCH_PACKAGES))
 
 build: deps-run
 	$(GO) build -o $(BIN) ./cmd/ipsd
@@ -57,6 +73,24 @@ fuzz:
 		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
+
+# The whole service against libvips itself (issue 6): one line per target.
+# Inputs are generated once into $(BENCH_WORK) and reused; see PERFORMANCE.md.
+bench: deps-bench build
+	$(GO) build -o bin/bimgbaseline ./cmd/bimgbaseline
+	$(GO) build -o bin/ipsbench ./cmd/ipsbench
+	./bin/ipsbench -work $(BENCH_WORK) -bin bin $(BENCH_FLAGS)
+
+# The Go benchmarks of the hot paths, with allocations.
+bench-go: deps-run
+	$(GO) test -run '^$$' -bench Render -benchmem -benchtime 20x ./internal/render/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/soap/ ./internal/download/
+	$(GO) test -run '^$$' -bench Parse -benchmem ./internal/render/
+
+soak: deps-test
+	IPSD_SOAK=1 IPSD_SOAK_DURATION=$(SOAK_DURATION) IPSD_SOAK_CLIENTS=$(SOAK_CLIENTS) \
+	IPSD_SOAK_WORKERS=$(SOAK_WORKERS) IPSD_SOAK_DATABASE=$(SOAK_DATABASE) \
+	$(GO) test -count=1 -run '^TestSoak$$' -timeout 30m -v ./internal/app
 
 generate:
 	$(GO) generate ./...

@@ -137,6 +137,7 @@ type Engine struct {
 	q        queue
 	migrate  func(ctx context.Context) error
 	depth    func(ctx context.Context) (int, error)
+	orphans  func(ctx context.Context) error // nil where other processes may be working
 	started  bool
 	// draining is set while stopping: chunks hand their remaining assets
 	// back to the queue after the asset in hand.
@@ -160,6 +161,13 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 	e.depth = func(ctx context.Context) (n int, err error) {
 		err = db.QueryRowContext(ctx, queueDepthSQL).Scan(&n)
 		return n, err
+	}
+	// One process owns an SQLite database, so at start a chunk still
+	// marked running was cut off by a crash: hand it back at once rather
+	// than after River's rescue delay.
+	e.orphans = func(ctx context.Context) error {
+		_, err := db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+		return err
 	}
 	return e, nil
 }
@@ -284,6 +292,11 @@ func (e *Engine) Migrate(ctx context.Context) error { return e.migrate(ctx) }
 func (e *Engine) Start(ctx context.Context) error {
 	if e.cfg.Workers == 0 {
 		return nil
+	}
+	if e.orphans != nil {
+		if err := e.orphans(ctx); err != nil {
+			return fmt.Errorf("start job engine: orphaned chunks: %w", err)
+		}
 	}
 	if err := e.q.Start(ctx); err != nil {
 		return fmt.Errorf("start job engine: %w", err)

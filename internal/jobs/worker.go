@@ -47,7 +47,7 @@ func (w *chunkWorker) Work(ctx context.Context, rj *river.Job[chunkArgs]) (err e
 			e.log.Error("export chunk panicked", "job", a.Job, "panic", p, "stack", stack())
 			err = fmt.Errorf("export chunk %s [%d,%d): panic: %v", a.Job, a.From, a.To, p)
 		}
-		if err != nil && ctx.Err() == nil && rj.Attempt >= rj.MaxAttempts {
+		if err != nil && !cancelled(ctx) && rj.Attempt >= rj.MaxAttempts {
 			// The last attempt: record the chunk's remaining assets as
 			// failed so the job can end with true counts.
 			e.failPending(context.WithoutCancel(ctx), a.Job, a.From, a.To, "export failed: "+err.Error())
@@ -60,13 +60,21 @@ func (w *chunkWorker) Work(ctx context.Context, rj *river.Job[chunkArgs]) (err e
 	switch {
 	case errors.Is(err, errPaused):
 		return river.JobSnooze(pausePoll)
-	case ctx.Err() != nil, errors.Is(err, errDraining):
+	case cancelled(ctx), errors.Is(err, errDraining):
 		// Shutting down: hand the chunk back without spending an attempt;
 		// its finished assets stay finished.
 		return river.JobSnooze(0)
+	case ctx.Err() != nil:
+		// The chunk timed out: a failed attempt, retried later; the asset
+		// that overran is already recorded as failed (exportOne).
+		return fmt.Errorf("export chunk %s [%d,%d): timed out after %s", a.Job, a.From, a.To, e.cfg.ChunkTimeout)
 	}
 	return err
 }
+
+// cancelled reports a context ended by shutdown, as opposed to one whose
+// deadline (the chunk timeout) passed.
+func cancelled(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
 
 func (w *chunkWorker) Timeout(*river.Job[chunkArgs]) time.Duration { return w.e.cfg.ChunkTimeout }
 
@@ -178,8 +186,13 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 		e.cfg.Observer.Rendered(time.Since(began))
 	}
 	if res.Err != nil {
-		if ctx.Err() != nil {
+		if cancelled(ctx) {
 			return // shutting down: the asset stays pending and is redone
+		}
+		if ctx.Err() != nil {
+			// This asset alone outlasted the chunk timeout: retrying it
+			// would only time out again.
+			res.Err = fmt.Errorf("export took longer than the chunk timeout (%s): %w", e.cfg.ChunkTimeout, res.Err)
 		}
 		e.log.Warn("asset export failed", "job", j.Handle, "asset", as.Handle, "err", res.Err)
 		e.finish(ctx, j, ja, store.OutcomeError, res.Err.Error())
