@@ -210,10 +210,12 @@ func wantsGzip(r *http.Request, req *Request) bool {
 	if req != nil && req.Auth.GzipResponse != nil {
 		return *req.Auth.GzipResponse
 	}
-	return acceptsGzip(r.Header.Values("Accept-Encoding"))
+	return AcceptsGzip(r.Header.Values("Accept-Encoding"))
 }
 
-func acceptsGzip(values []string) bool {
+// AcceptsGzip reads Accept-Encoding values: gzip (or x-gzip, or *) with a
+// non-zero q.
+func AcceptsGzip(values []string) bool {
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
 			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")

@@ -758,7 +758,7 @@ func (u *post) write(w http.ResponseWriter, status int, body []byte) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", soap.ContentType(soap.Bare))
 	hdr.Add("Vary", "Accept-Encoding")
-	gz := acceptsGzip(u.hr.Header.Values("Accept-Encoding"))
+	gz := soap.AcceptsGzip(u.hr.Header.Values("Accept-Encoding"))
 	if u.auth != nil && u.auth.GzipResponse != nil {
 		gz = *u.auth.GzipResponse
 	}
@@ -775,21 +775,3 @@ func (u *post) write(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-func acceptsGzip(values []string) bool {
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			if coding != "gzip" && coding != "x-gzip" {
-				continue
-			}
-			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-					continue
-				}
-			}
-			return true
-		}
-	}
-	return false
-}
