@@ -68,6 +68,8 @@ func cmdAdmin(ctx context.Context, g *globals, args []string, stdout, stderr io.
 		return adminFormatSet(ctx, g, args, stdout, stderr)
 	case "icc add":
 		return adminICCAdd(g, args, stdout, stderr)
+	case "catalog copy":
+		return adminCatalogCopy(ctx, g, args, stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown admin command %q", errUsage, key)
 }
@@ -336,4 +338,52 @@ func validProfileName(s string) bool {
 		}
 	}
 	return true
+}
+
+// adminCatalogCopy copies the whole catalogue (and the originals, when the
+// destination keeps its files elsewhere) into another, empty store: the
+// move from the embedded database to PostgreSQL. It prints one line per
+// object, kind<TAB>old handle<TAB>new handle, for integrations that kept
+// handles.
+func adminCatalogCopy(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("admin catalog copy", g, stderr)
+	toDatabase := fs.String("to-database", "", "destination PostgreSQL URL (empty: SQLite under --to-data)")
+	toData := fs.String("to-data", "", "destination data directory (default: the source's, so files are shared)")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if *toDatabase == "" && *toData == "" {
+		return fmt.Errorf("%w: admin catalog copy --to-database URL [--to-data DIR]", errUsage)
+	}
+	if *toData == "" {
+		*toData = g.dataDir
+	}
+	if *toDatabase == g.databaseURL && *toData == g.dataDir {
+		return fmt.Errorf("%w: the destination is the source", errUsage)
+	}
+	src, err := openStore(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	srcFiles, err := openBlob(g)
+	if err != nil {
+		return err
+	}
+	dst, err := app.OpenStore(ctx, *toDatabase, *toData)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if cos, err := dst.ListCompanies(ctx); err != nil {
+		return err
+	} else if len(cos) > 0 {
+		return fmt.Errorf("the destination already has companies: copy into an empty store")
+	}
+	dstFiles, err := blob.NewLocal(filepath.Join(*toData, "files"))
+	if err != nil {
+		return err
+	}
+	return catalog.Copy(ctx, catalog.Place{Store: src, Blob: srcFiles}, catalog.Place{Store: dst, Blob: dstFiles},
+		func(kind, from, to string) { fmt.Fprintf(stdout, "%s\t%s\t%s\n", kind, from, to) })
 }

@@ -31,6 +31,7 @@ commands:
           set add --company NAME --type TYPE [--subtype S] --name N MEMBER_HANDLE...
           format set --company NAME NAME URLMODIFIER
           icc add NAME FILE  register an ICC profile for icc=NAME
+          catalog copy --to-database URL [--to-data DIR]  move the catalogue to PostgreSQL
           demo [--if-new]   seed a demo company, user and images
 
 serve and worker take --help for the job engine, mail and limit settings.

@@ -152,6 +152,7 @@ type Catalog interface {
 	CreateUser(ctx context.Context, u NewUser) (User, error) // ErrConflict on duplicate email (case-insensitive)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByHandle(ctx context.Context, handle string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error) // oldest first
 	SetPasswordHash(ctx context.Context, userHandle, hash string) error
 	AddMembership(ctx context.Context, userHandle, companyHandle string) error // idempotent
 	UserCompanies(ctx context.Context, userHandle string) ([]Company, error)

@@ -277,6 +277,10 @@ func testUserCreateAndFind(t *testing.T, s store.Store) {
 
 	other := mkUser(t, s, "other@example.com")
 	assert.NotEqual(t, u.Handle, other.Handle)
+
+	all, err := s.ListUsers(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []store.User{u, other}, all, "every user, oldest first")
 }
 
 func testUserConflict(t *testing.T, s store.Store) {

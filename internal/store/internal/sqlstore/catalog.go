@@ -246,6 +246,27 @@ func (c *Catalog) UserByEmail(ctx context.Context, email string) (store.User, er
 	return u, nil
 }
 
+// ListUsers lists every user, oldest first.
+func (c *Catalog) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := c.db.QueryContext(ctx, c.d.Rebind(`SELECT `+userCols+` FROM users ORDER BY id`))
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
 // UserByHandle finds a user by handle.
 func (c *Catalog) UserByHandle(ctx context.Context, handle string) (store.User, error) {
 	id, ok := parseUser(handle)
