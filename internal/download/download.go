@@ -44,6 +44,9 @@ type Jobs interface {
 	// Files lists the job's exported files in order: relative path (the
 	// name inside the zip and in the URL) and blob key.
 	Files(ctx context.Context, jobHandle string) ([]File, error)
+	// File finds the job's exported file at a relative path; an error
+	// wrapping ErrNotFound if it wrote none there.
+	File(ctx context.Context, jobHandle, path string) (File, error)
 }
 
 // Job is what the handler needs of a job.

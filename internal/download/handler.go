@@ -176,23 +176,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	files, err := h.Jobs.Files(ctx, job.Handle)
-	if err != nil {
-		log.Error("download: listing files failed", "err", err)
-		plain(w, http.StatusInternalServerError, "internal error")
-		return
-	}
 	if t.zip {
+		files, err := h.Jobs.Files(ctx, job.Handle)
+		if err != nil {
+			log.Error("download: listing files failed", "err", err)
+			plain(w, http.StatusInternalServerError, "internal error")
+			return
+		}
 		h.serveZip(w, r, log, job, files)
 		return
 	}
-	for _, f := range files {
-		if f.Path == t.path {
-			h.serveFile(w, r, log, f)
-			return
-		}
+	f, err := h.Jobs.File(ctx, job.Handle, t.path)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		notFound(w)
+	case err != nil:
+		log.Error("download: file lookup failed", "err", err)
+		plain(w, http.StatusInternalServerError, "internal error")
+	default:
+		h.serveFile(w, r, log, f)
 	}
-	notFound(w)
 }
 
 // serveFile streams one file, with Range support when the blob reader can

@@ -41,6 +41,15 @@ func (f *fakeJobs) Files(_ context.Context, h string) ([]File, error) {
 	return f.files[h], nil
 }
 
+func (f *fakeJobs) File(_ context.Context, h, path string) (File, error) {
+	for _, file := range f.files[h] {
+		if file.Path == path {
+			return file, nil
+		}
+	}
+	return File{}, ErrNotFound
+}
+
 // fixture is a handler over a local blob store holding:
 //
 //	acme|J1 (company acme): a.jpg, folder/b b.tif, ünï/ç.png

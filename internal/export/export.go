@@ -42,32 +42,50 @@ func Convertible(assetType string) bool {
 // written for a conversion (req nil for fmt=orig). Names stay unique
 // within the job: a second "a.jpg" in the same folder becomes "a-2.jpg".
 func OutputPaths(assets []store.Asset, companyRoot string, req *render.Request) []string {
+	n := NewNamer(companyRoot, req, len(assets))
 	out := make([]string, len(assets))
-	taken := make(map[string]bool, len(assets))
 	for i, a := range assets {
-		name := a.FileName
-		if name == "" {
-			name = a.Name
-		}
-		if req != nil && Convertible(a.Type) {
-			name = ConvertedName(name, req.Ext())
-		}
-		p := RelativeFolder(a.FolderPath, companyRoot) + name
-		if taken[strings.ToLower(p)] {
-			ext := path.Ext(p)
-			base := strings.TrimSuffix(p, ext)
-			for n := 2; ; n++ {
-				c := base + "-" + strconv.Itoa(n) + ext
-				if !taken[strings.ToLower(c)] {
-					p = c
-					break
-				}
-			}
-		}
-		taken[strings.ToLower(p)] = true
-		out[i] = p
+		out[i] = n.Name(a)
 	}
 	return out
+}
+
+// Namer names a job's files one asset at a time, as OutputPaths does, so
+// a caller that builds its own records needs no slice of assets.
+type Namer struct {
+	root  string
+	req   *render.Request
+	taken map[string]bool
+}
+
+// NewNamer names files for a job of about size assets.
+func NewNamer(companyRoot string, req *render.Request, size int) *Namer {
+	return &Namer{root: companyRoot, req: req, taken: make(map[string]bool, size)}
+}
+
+// Name returns the next asset's job-relative output path.
+func (n *Namer) Name(a store.Asset) string {
+	name := a.FileName
+	if name == "" {
+		name = a.Name
+	}
+	if n.req != nil && Convertible(a.Type) {
+		name = ConvertedName(name, n.req.Ext())
+	}
+	p := RelativeFolder(a.FolderPath, n.root) + name
+	if n.taken[strings.ToLower(p)] {
+		ext := path.Ext(p)
+		base := strings.TrimSuffix(p, ext)
+		for i := 2; ; i++ {
+			c := base + "-" + strconv.Itoa(i) + ext
+			if !n.taken[strings.ToLower(c)] {
+				p = c
+				break
+			}
+		}
+	}
+	n.taken[strings.ToLower(p)] = true
+	return p
 }
 
 // ConvertedName replaces the extension of name by ext (".tiff"):

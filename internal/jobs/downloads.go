@@ -33,18 +33,25 @@ func (d Downloads) Job(ctx context.Context, handle string) (download.Job, error)
 
 // Files lists the files a job wrote, in job order.
 func (d Downloads) Files(ctx context.Context, handle string) ([]download.File, error) {
-	rows, _, err := d.Store.JobAssets(ctx, store.JobAssetQuery{
-		JobHandle: handle, Outcomes: []string{store.OutcomeSuccess, store.OutcomeWarning},
-	})
+	files, err := d.Store.JobFiles(ctx, handle, "")
 	if err != nil {
 		return nil, fmt.Errorf("files of %s: %w", handle, err)
 	}
-	out := make([]download.File, 0, len(rows))
-	for _, r := range rows {
-		if r.BlobKey == "" {
-			continue
-		}
-		out = append(out, download.File{Path: r.OutputPath, BlobKey: r.BlobKey, Size: r.Size})
+	out := make([]download.File, len(files))
+	for i, f := range files {
+		out[i] = download.File(f)
 	}
 	return out, nil
+}
+
+// File finds the file a job wrote at path.
+func (d Downloads) File(ctx context.Context, handle, path string) (download.File, error) {
+	files, err := d.Store.JobFiles(ctx, handle, path)
+	if err != nil {
+		return download.File{}, fmt.Errorf("file %q of %s: %w", path, handle, err)
+	}
+	if len(files) == 0 {
+		return download.File{}, fmt.Errorf("file %q of %s: %w", path, handle, download.ErrNotFound)
+	}
+	return download.File(files[0]), nil
 }

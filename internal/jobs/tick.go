@@ -149,7 +149,7 @@ func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) erro
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", s.Handle, err)
 	}
-	assets, err := e.ExportAssets(ctx, co, spec.Export, spec.Handles)
+	assets, err := e.ExportAssets(ctx, co, spec.Export, spec.Handles, nil)
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", s.Handle, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -341,38 +342,39 @@ func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
 }
 
 // ExportAssets builds the job assets of an export: one per handle, in
-// order, named as SPEC §2 says. A handle with no asset (deleted since a
-// schedule was made) is kept and fails when run, so the counts stay true.
-func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string) ([]store.JobAsset, error) {
-	found, err := e.st.AssetsByHandles(ctx, co.Handle, handles)
-	if err != nil {
-		return nil, fmt.Errorf("export assets: %w", err)
-	}
-	byHandle := make(map[string]store.Asset, len(found))
-	for _, a := range found {
-		byHandle[a.Handle] = a
+// order, named as SPEC §2 says. known holds assets the caller has already
+// looked up by handle (nil: look them up here). A handle with no asset
+// (deleted since a schedule was made) is kept and fails when run, so the
+// counts stay true.
+func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]store.Asset) ([]store.JobAsset, error) {
+	if known == nil {
+		found, err := e.st.AssetsByHandles(ctx, co.Handle, slices.Compact(slices.Sorted(slices.Values(handles))))
+		if err != nil {
+			return nil, fmt.Errorf("export assets: %w", err)
+		}
+		known = make(map[string]store.Asset, len(found))
+		for _, a := range found {
+			known[a.Handle] = a
+		}
 	}
 	var req *render.Request
 	if spec.Fmt == export.FormatConvert {
+		var err error
 		if req, err = export.Conversion(ctx, e.st, co.Handle, spec.IsModifier, spec.Macro); err != nil {
 			return nil, fmt.Errorf("export assets: %w", err)
 		}
 	}
-	ordered := make([]store.Asset, len(handles))
+	namer := export.NewNamer(co.RootPath, req, len(handles))
+	out := make([]store.JobAsset, len(handles))
 	for i, h := range handles {
-		a, ok := byHandle[h]
+		a, ok := known[h]
 		if !ok {
 			a = store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
 		}
-		ordered[i] = a
-	}
-	paths := export.OutputPaths(ordered, co.RootPath, req)
-	out := make([]store.JobAsset, len(handles))
-	for i, a := range ordered {
 		out[i] = store.JobAsset{
 			AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
 			FolderPath: export.RelativeFolder(a.FolderPath, co.RootPath), FileName: a.FileName,
-			OutputPath: paths[i],
+			OutputPath: namer.Name(a),
 		}
 	}
 	return out, nil

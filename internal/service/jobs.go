@@ -22,7 +22,7 @@ import (
 // JobEngine is what the job operations need of the job engine.
 type JobEngine interface {
 	SubmitExport(ctx context.Context, nj store.NewJob, spec jobs.ExportSpec, assets []store.JobAsset) (store.Job, error)
-	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string) ([]store.JobAsset, error)
+	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]store.Asset) ([]store.JobAsset, error)
 	AddSchedule(ctx context.Context, s store.Schedule, spec jobs.ScheduleSpec) (store.Schedule, error)
 	PauseJob(ctx context.Context, j store.Job) (bool, error)
 	ResumeJob(ctx context.Context, j store.Job) (bool, error)
@@ -92,7 +92,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		}
 		notifyUser = u.Handle
 	}
-	spec, handles, err := s.validateExport(ctx, co, p.ExportJob)
+	spec, handles, known, err := s.validateExport(ctx, co, p.ExportJob)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		}
 		return &ipsapi.SubmitJobReturn{JobHandle: sc.Handle}, nil
 	}
-	assets, err := s.jobs.ExportAssets(ctx, co, spec, handles)
+	assets, err := s.jobs.ExportAssets(ctx, co, spec, handles, known)
 	if err != nil {
 		return nil, fmt.Errorf("submitJob %s: %w", jobName, err)
 	}
@@ -138,8 +138,9 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 }
 
 // validateExport checks an exportJob as SPEC §2 says, before anything is
-// queued; each fault names the field or every offending handle.
-func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsapi.ExportJob) (jobs.ExportSpec, []string, error) {
+// queued; each fault names the field or every offending handle. It
+// returns the handles and the assets they name, looked up once.
+func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsapi.ExportJob) (jobs.ExportSpec, []string, map[string]store.Asset, error) {
 	var handles []string
 	if x.AssetHandleArray != nil {
 		for _, h := range x.AssetHandleArray.Items {
@@ -149,10 +150,10 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 		}
 	}
 	if len(handles) == 0 {
-		return jobs.ExportSpec{}, nil, soap.Missing("exportJob/assetHandleArray")
+		return jobs.ExportSpec{}, nil, nil, soap.Missing("exportJob/assetHandleArray")
 	}
 	if len(handles) > s.cfg.MaxExportHandles {
-		return jobs.ExportSpec{}, nil, soap.Errorf(soap.CodeInvalidParameter,
+		return jobs.ExportSpec{}, nil, nil, soap.Errorf(soap.CodeInvalidParameter,
 			"exportJob/assetHandleArray: %d handles, more than the %d allowed", len(handles), s.cfg.MaxExportHandles)
 	}
 	spec := jobs.ExportSpec{
@@ -165,9 +166,9 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 	switch spec.Fmt {
 	case export.FormatOriginal, export.FormatConvert:
 	case "":
-		return spec, nil, soap.Missing("exportJob/fmt")
+		return spec, nil, nil, soap.Missing("exportJob/fmt")
 	default:
-		return spec, nil, soap.Invalid("exportJob/fmt", x.Fmt, "must be orig or convert")
+		return spec, nil, nil, soap.Invalid("exportJob/fmt", x.Fmt, "must be orig or convert")
 	}
 	switch setting := spec.EmailSetting; {
 	case setting == "":
@@ -180,20 +181,21 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 			}
 		}
 		if !ok {
-			return spec, nil, soap.Invalid("exportJob/emailSetting", setting, "must be All, Error, ErrorAndWarning, JobCompletion or None")
+			return spec, nil, nil, soap.Invalid("exportJob/emailSetting", setting, "must be All, Error, ErrorAndWarning, JobCompletion or None")
 		}
 	}
 	if spec.Fmt == export.FormatConvert {
 		if spec.IsModifier == "" && spec.Macro == "" {
-			return spec, nil, soap.Missing("exportJob/is_modifier or exportJob/macro (fmt=convert)")
+			return spec, nil, nil, soap.Missing("exportJob/is_modifier or exportJob/macro (fmt=convert)")
 		}
 		if err := s.checkConversion(ctx, co, spec); err != nil {
-			return spec, nil, err
+			return spec, nil, nil, err
 		}
 	}
-	found, err := s.store.AssetsByHandles(ctx, co.Handle, handles)
+	// Each distinct handle once: an array may name an asset many times.
+	found, err := s.store.AssetsByHandles(ctx, co.Handle, slices.Compact(slices.Sorted(slices.Values(handles))))
 	if err != nil {
-		return spec, nil, fmt.Errorf("submitJob: assets: %w", err)
+		return spec, nil, nil, fmt.Errorf("submitJob: assets: %w", err)
 	}
 	byHandle := make(map[string]store.Asset, len(found))
 	for _, a := range found {
@@ -216,9 +218,9 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 			more = fmt.Sprintf(" and %d more", len(bad)-maxListed)
 			bad = bad[:maxListed]
 		}
-		return spec, nil, soap.Errorf(soap.CodeInvalidParameter, "exportJob/assetHandleArray: %s%s", strings.Join(bad, ", "), more)
+		return spec, nil, nil, soap.Errorf(soap.CodeInvalidParameter, "exportJob/assetHandleArray: %s%s", strings.Join(bad, ", "), more)
 	}
-	return spec, handles, nil
+	return spec, handles, byHandle, nil
 }
 
 // checkConversion parses is_modifier and the macro now, so a malformed

@@ -113,6 +113,14 @@ type JobAsset struct {
 	Finished   time.Time
 }
 
+// JobFile is a file a job wrote: the download routes need nothing else, so
+// listing 10,000 of them stays small.
+type JobFile struct {
+	Path    string // OutputPath
+	BlobKey string
+	Size    int64
+}
+
 // JobQuery selects jobs for getJobLogs / getActiveJobs.
 type JobQuery struct {
 	CompanyHandle string   // required
@@ -170,6 +178,10 @@ type Jobs interface {
 	AddJobAssets(ctx context.Context, handle string, assets []JobAsset) ([]JobAsset, error)
 	// JobAssets pages a job's assets by Seq; total counts all that match.
 	JobAssets(ctx context.Context, q JobAssetQuery) (assets []JobAsset, total int, err error)
+	// JobFiles returns the files a job wrote (its Success and Warning
+	// assets with a BlobKey) by Seq: all when path is "", else the one
+	// whose OutputPath is path. ErrNotFound if the job is unknown.
+	JobFiles(ctx context.Context, handle, path string) ([]JobFile, error)
 	// PendingJobAssets returns the pending assets with from <= Seq < to.
 	PendingJobAssets(ctx context.Context, handle string, from, to int) ([]JobAsset, error)
 	// FinishJobAsset records the outcome of a pending asset (matched by

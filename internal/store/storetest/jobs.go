@@ -747,6 +747,53 @@ func testFinishJobAsset(t *testing.T, s store.Store) {
 	assert.Equal(t, micro(when), got[0].Finished)
 }
 
+func testJobFiles(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	co := mkCompany(t, s, "Acme")
+	j := mkJob(t, s, newJob(co, "files"), 5)
+	for _, f := range []func(string) store.JobAsset{
+		finish(3, store.OutcomeWarning, 30), finish(0, store.OutcomeSuccess, 10), finish(1, store.OutcomeError, 0),
+	} {
+		_, err := s.FinishJobAsset(ctx, f(j.Handle))
+		require.NoError(t, err)
+	}
+	// A success without a stored file (nothing to download) is left out.
+	noBlob := finish(4, store.OutcomeSuccess, 0)(j.Handle)
+	noBlob.BlobKey = ""
+	_, err := s.FinishJobAsset(ctx, noBlob)
+	require.NoError(t, err)
+
+	got, err := s.JobFiles(ctx, j.Handle, "")
+	require.NoError(t, err)
+	assert.Equal(t, []store.JobFile{
+		{Path: "shoes/asset0.jpg", BlobKey: "exports/0", Size: 10},
+		{Path: "shoes/asset3.jpg", BlobKey: "exports/3", Size: 30},
+	}, got, "successes and warnings by seq; errors and pending left out")
+
+	got, err = s.JobFiles(ctx, j.Handle, "shoes/asset3.jpg")
+	require.NoError(t, err)
+	assert.Equal(t, []store.JobFile{{Path: "shoes/asset3.jpg", BlobKey: "exports/3", Size: 30}}, got)
+	for _, p := range []string{"shoes/asset1.jpg", "shoes/asset2.jpg", "SHOES/asset3.jpg", "asset3.jpg"} {
+		got, err = s.JobFiles(ctx, j.Handle, p)
+		require.NoError(t, err, p)
+		assert.Empty(t, got, "%s: an error, a pending asset or another spelling is no file", p)
+	}
+
+	empty := mkJob(t, s, newJob(co, "empty"), 2)
+	got, err = s.JobFiles(ctx, empty.Handle, "")
+	require.NoError(t, err)
+	assert.Empty(t, got)
+
+	other := mkCompany(t, s, "Other")
+	foreign := mkJob(t, s, newJob(other, "theirs"), 1)
+	_, err = s.FinishJobAsset(ctx, finish(0, store.OutcomeSuccess, 1)(foreign.Handle))
+	require.NoError(t, err)
+	for _, h := range []string{"j|" + companyIDOf(co) + "|999999", "bogus", forge(foreign.Handle, co)} {
+		_, err = s.JobFiles(ctx, h, "")
+		assert.ErrorIs(t, err, store.ErrNotFound, h)
+	}
+}
+
 func testFinishJobAssetConcurrent(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	co := mkCompany(t, s, "Acme")

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Jobs/AssetsPaging", testJobAssetsPaging},
 		{"Jobs/PendingAssets", testPendingJobAssets},
 		{"Jobs/FinishAsset", testFinishJobAsset},
+		{"Jobs/Files", testJobFiles},
 		{"Jobs/FinishAssetConcurrent", testFinishJobAssetConcurrent},
 		{"Jobs/Delete", testDeleteJob},
 		{"Jobs/Expired", testExpiredJobs},
@@ -672,6 +673,18 @@ func testAssetsByHandles(t *testing.T, s store.Store) {
 	got, err = s.AssetsByHandles(ctx, acme.Handle, many)
 	require.NoError(t, err)
 	assert.Equal(t, []string{a2.Handle}, handles(got))
+
+	// More assets than one lookup batch, reversed and each named twice:
+	// input order and repeats hold across batches.
+	var want []string
+	for i := range 1100 {
+		want = append(want, mkAsset(t, s, f, fmt.Sprintf("bulk-%04d", i)).Handle)
+	}
+	slices.Reverse(want)
+	want = append(want, want...)
+	got, err = s.AssetsByHandles(ctx, acme.Handle, want)
+	require.NoError(t, err)
+	assert.Equal(t, want, handles(got))
 }
 
 func testAssetsByNames(t *testing.T, s store.Store) {

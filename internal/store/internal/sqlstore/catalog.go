@@ -675,32 +675,57 @@ func (c *Catalog) checkAssets(ctx context.Context, q querier, cid int64, ids []i
 	return nil
 }
 
+// assetLookupBatch is the distinct assets looked up per query: a
+// 10,000-handle export then holds a few hundred rows in flight at a time,
+// not all of them in one statement's arguments and result.
+const assetLookupBatch = 500
+
 // AssetsByHandles returns the company's assets in input order (a repeated
 // handle is repeated); unknown, malformed and foreign handles are omitted.
+// Each distinct asset is read once.
 func (c *Catalog) AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error) {
 	cid, _, err := c.companyID(ctx, c.db, companyHandle)
 	if err != nil {
 		return nil, err
 	}
+	seen := make(map[int64]struct{}, len(handles))
 	ids := make([]int64, 0, len(handles))
 	for _, h := range handles {
 		if id, ok := parseAsset(h, cid); ok {
-			ids = append(ids, id)
+			if _, dup := seen[id]; !dup {
+				seen[id] = struct{}{}
+				ids = append(ids, id)
+			}
 		}
 	}
-	if len(ids) == 0 {
-		return []store.Asset{}, nil
+	byHandle := make(map[string]store.Asset, len(ids))
+	for batch := range slices.Chunk(ids, assetLookupBatch) {
+		cond, arg := c.d.InInts("a.id", batch)
+		rows, err := c.query(ctx, c.db, `SELECT `+assetCols+assetFrom+` WHERE a.company_id = ? AND `+cond, cid, arg)
+		if err != nil {
+			return nil, fmt.Errorf("assets of %q by handle: %w", companyHandle, err)
+		}
+		for rows.Next() {
+			a, err := scanAsset(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("assets of %q by handle: %w", companyHandle, err)
+			}
+			byHandle[a.Handle] = a
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("assets of %q by handle: %w", companyHandle, err)
+		}
 	}
-	cond, arg := c.d.InInts("a.id", ids)
-	found, err := c.assets(ctx, `SELECT `+assetCols+assetFrom+` WHERE a.company_id = ? AND `+cond, cid, arg)
-	if err != nil {
-		return nil, fmt.Errorf("assets of %q by handle: %w", companyHandle, err)
+	n := 0
+	for _, h := range handles {
+		if _, ok := byHandle[h]; ok {
+			n++
+		}
 	}
-	byHandle := make(map[string]store.Asset, len(found))
-	for _, a := range found {
-		byHandle[a.Handle] = a
-	}
-	out := make([]store.Asset, 0, len(found))
+	out := make([]store.Asset, 0, n)
 	for _, h := range handles {
 		if a, ok := byHandle[h]; ok {
 			out = append(out, a)

@@ -517,6 +517,43 @@ func (j *Jobs) JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.Jo
 	return out, total, nil
 }
 
+// JobFiles returns the files a job wrote, by Seq; path "" = all, else the
+// one at that output path.
+func (j *Jobs) JobFiles(ctx context.Context, handle, path string) ([]store.JobFile, error) {
+	cid, id, ok := parseJob(handle)
+	if !ok {
+		return nil, notFound("job", handle)
+	}
+	where, args := jobAssetFrom+` AND ja.outcome IN (?, ?) AND ja.blob_key <> ''`, []any{id, cid, store.OutcomeSuccess, store.OutcomeWarning}
+	if path != "" {
+		where += ` AND ja.output_path = ?`
+		args = append(args, path)
+	}
+	rows, err := j.query(ctx, j.db, `SELECT ja.output_path, ja.blob_key, ja.size`+where+` ORDER BY ja.seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("files of job %q: %w", handle, err)
+	}
+	defer rows.Close()
+	out := []store.JobFile{}
+	for rows.Next() {
+		var f store.JobFile
+		if err := rows.Scan(&f.Path, &f.BlobKey, &f.Size); err != nil {
+			return nil, fmt.Errorf("files of job %q: %w", handle, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("files of job %q: %w", handle, err)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		if err := j.jobExists(ctx, j.db, cid, id); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // PendingJobAssets returns the pending assets with from <= Seq < to, by Seq.
 func (j *Jobs) PendingJobAssets(ctx context.Context, handle string, from, to int) ([]store.JobAsset, error) {
 	cid, id, ok := parseJob(handle)
