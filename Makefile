@@ -62,6 +62,8 @@ run: build
 	./$(BIN) --data $(DATA) serve --addr $(ADDR)
 
 vet:
+	@unformatted=$$($$($(GO) env GOROOT)/bin/gofmt -l cmd internal); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
 test: deps-test vet test-go fuzz

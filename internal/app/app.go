@@ -49,7 +49,7 @@ type Config struct {
 	// UploadJobTimeout ends an upload job idle that long (0: 30 minutes).
 	MaxUploadBytes   int64
 	UploadJobTimeout time.Duration
-	ServerName      string
+	ServerName       string
 
 	// Workers is how many export chunks this process works at once: 0
 	// makes a front end only, negative means one per CPU.

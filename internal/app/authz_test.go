@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"

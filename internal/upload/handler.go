@@ -774,4 +774,3 @@ func (u *post) write(w http.ResponseWriter, status int, body []byte) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
-
