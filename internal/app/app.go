@@ -123,6 +123,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	uploads, err := upload.New(upload.Config{
 		Service: svc, Store: st, Importer: &catalog.Importer{Store: st, Blob: files},
 		MaxFileBytes: cfg.MaxUploadBytes, JobTimeout: cfg.UploadJobTimeout, Logger: log,
+		Mail: engine.MailJob,
 	})
 	if err != nil {
 		st.Close()

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"mime"
 	"os"
 	"path/filepath"
@@ -133,4 +134,47 @@ func TestExportRetention(t *testing.T) {
 	// No file of the job is left in storage.
 	left, _ := filepath.Glob(filepath.Join(e.app.dataDir, "files", "exports", "*", "*"))
 	assert.Empty(t, left)
+}
+
+// Upload jobs mail through the same SMTP as exports, in their own words:
+// All sends the start, each refused file and the end; JobCompletion the
+// end only. No zip link: nothing was exported.
+func TestUploadJobMailBySMTP(t *testing.T) {
+	smtpd := smtptest.Start(t)
+	e := newEnv(t, "", func(c *Config) {
+		c.SMTP = &notify.SMTPSender{Addr: smtpd.Addr, From: "ipsd@export.test", TLS: notify.TLSNone}
+	})
+	photo := string(gradientPNG(t, 40, 30))
+	upload := func(name, setting string, overwrite bool) {
+		t.Helper()
+		params := `<uploadPostParam xmlns="` + ns14 + `"><companyHandle>` + e.acme.Handle + `</companyHandle><jobName>` + name + `</jobName>` +
+			`<endJob>true</endJob><uploadParams><overwrite>` + fmt.Sprint(overwrite) + `</overwrite><emailSetting>` + setting + `</emailSetting></uploadParams></uploadPostParam>`
+		status, resp := e.uploadPOST(params, [][2]string{{"shelf/photo.png", photo}, {"shelf/other.png", photo}})
+		require.Equal(t, 200, status, resp)
+	}
+
+	upload("up-completion", "JobCompletion", true)
+	msgs := smtpd.Wait(1, 10*time.Second)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, []string{"alice@acme.test"}, msgs[0].To)
+	assert.Equal(t, `IPS upload job "up-completion" completed`, subject(t, msgs[0]))
+	body := string(msgs[0].Data)
+	assert.Contains(t, body, "Uploaded: 2")
+	assert.NotContains(t, body, "/scene7/export/")
+
+	// The same files again without overwrite: both refused.
+	upload("up-all", "All", false)
+	msgs = smtpd.Wait(5, 10*time.Second)[1:]
+	require.Len(t, msgs, 4)
+	var subjects []string
+	for _, m := range msgs {
+		subjects = append(subjects, subject(t, m))
+	}
+	assert.Equal(t, []string{
+		`IPS upload job "up-all" started`,
+		`IPS upload job "up-all": a file failed`,
+		`IPS upload job "up-all": a file failed`,
+		`IPS upload job "up-all" completed with errors`,
+	}, subjects)
+	assert.Contains(t, string(msgs[3].Data), "already has this name", "the end lists why")
 }

@@ -285,14 +285,26 @@ func (e *Engine) settle(ctx context.Context, handle string) error {
 	return nil
 }
 
-// mail sends the job's mail for ev when its emailSetting asks for it. A
-// mail that cannot be sent is logged, never fails the job.
+// mail sends an export job's mail for ev when its emailSetting asks for
+// it. A mail that cannot be sent is logged, never fails the job.
 func (e *Engine) mail(ctx context.Context, j store.Job, ev notify.Event, messages []string) {
-	if e.cfg.Mailer == nil || j.Type != store.JobTypeExport {
+	if j.Type != store.JobTypeExport {
 		return
 	}
 	spec, err := DecodeExportSpec(j.Spec)
-	if err != nil || !notify.Policy(spec.EmailSetting, ev, j.Errors > 0, j.Warnings > 0) {
+	if err != nil {
+		return
+	}
+	e.MailJob(ctx, j, spec.EmailSetting, ev, messages)
+}
+
+// MailJob sends job j's mail for ev when emailSetting asks for it, to the
+// job's notify user (else its submitter), in the job's locale; at
+// Completed it lists the job's failures and warnings and, for an export
+// that wrote files, links its zip. Uploads call it too. A mail that cannot
+// be sent is logged, never fails the job.
+func (e *Engine) MailJob(ctx context.Context, j store.Job, emailSetting string, ev notify.Event, messages []string) {
+	if e.cfg.Mailer == nil || !notify.Policy(emailSetting, ev, j.Errors > 0, j.Warnings > 0) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -311,18 +323,19 @@ func (e *Engine) mail(ctx context.Context, j store.Job, ev notify.Event, message
 		return
 	}
 	sum := notify.JobSummary{
+		Upload:  j.Type == store.JobTypeUpload,
 		JobName: j.OriginalName, JobHandle: j.Handle, CompanyName: co.Name, Locale: j.Locale,
 		Event: ev, Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
 		Messages: messages,
 	}
 	if ev == notify.Completed {
-		if j.Succeeded > 0 {
+		if j.Succeeded > 0 && j.Type == store.JobTypeExport {
 			sum.ZipURL = e.ArchiveURL(e.cfg.PublicURL, j)
 			sum.LinkExpires = j.Expires
 		}
 		sum.Messages = e.problemMessages(ctx, j.Handle)
 	}
-	if _, err := notify.Notify(ctx, e.cfg.Mailer, spec.EmailSetting, u.Email, sum); err != nil {
+	if _, err := notify.Notify(ctx, e.cfg.Mailer, emailSetting, u.Email, sum); err != nil {
 		e.log.Warn("job mail not sent", "job", j.Handle, "event", ev.String(), "err", err)
 	}
 }

@@ -86,11 +86,15 @@ func Compose(to string, sum JobSummary) (Mail, error) {
 	if !sum.LinkExpires.IsZero() {
 		v.Expires = sum.LinkExpires.UTC().Format("2006-01-02 15:04 UTC")
 	}
+	subject, bodyName := "subject", "body"
+	if sum.Upload {
+		subject, bodyName = "upload-subject", "upload-body"
+	}
 	var subj, body bytes.Buffer
-	if err := t.ExecuteTemplate(&subj, "subject", v); err != nil {
+	if err := t.ExecuteTemplate(&subj, subject, v); err != nil {
 		return Mail{}, fmt.Errorf("compose mail: subject %s: %w", lang, err)
 	}
-	if err := t.ExecuteTemplate(&body, "body", v); err != nil {
+	if err := t.ExecuteTemplate(&body, bodyName, v); err != nil {
 		return Mail{}, fmt.Errorf("compose mail: body %s: %w", lang, err)
 	}
 	text := strings.TrimSpace(body.String()) + "\n"

@@ -88,6 +88,8 @@ func Policy(emailSetting string, e Event, hadErrors, hadWarnings bool) bool {
 
 // JobSummary is what a job mail tells.
 type JobSummary struct {
+	// Upload marks an upload job (UploadFile); otherwise an export.
+	Upload      bool
 	JobName     string
 	JobHandle   string
 	CompanyName string

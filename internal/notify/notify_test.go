@@ -147,6 +147,47 @@ func TestComposeAllLanguagesAllEvents(t *testing.T) {
 	}
 }
 
+// Upload jobs (UploadFile) get their own wording in every language: files
+// uploaded, no zip link.
+func TestComposeUploadAllLanguagesAllEvents(t *testing.T) {
+	words := map[string]struct {
+		subject  []string
+		uploaded string
+	}{
+		"en": {[]string{"upload job", "upload job", "a file failed", "file warning", "completed with errors"}, "Uploaded:"},
+		"de": {[]string{"Uploadauftrag", "gestartet", "Fehler bei einer Datei", "Warnung zu einer Datei", "mit Fehlern abgeschlossen"}, "Hochgeladen:"},
+		"fr": {[]string{"Tâche de chargement", "démarrée", "échec d’un fichier", "avertissement sur un fichier", "terminée avec des erreurs"}, "Chargés :"},
+		"es": {[]string{"Trabajo de carga", "iniciado", "error en un archivo", "advertencia en un archivo", "finalizado con errores"}, "Cargados:"},
+		"ja": {[]string{"アップロードジョブ", "開始しました", "ファイルのエラー", "ファイルの警告", "完了しました（エラーあり）"}, "アップロード済み："},
+	}
+	for _, lang := range Languages() {
+		w, ok := words[lang]
+		require.True(t, ok, "no expectations for language %s", lang)
+		for i, e := range []Event{Started, AssetError, AssetWarning, Completed} {
+			t.Run(lang+"/"+e.String(), func(t *testing.T) {
+				s := summary(lang+"-XX", e)
+				s.Upload, s.ZipURL, s.LinkExpires = true, "", time.Time{}
+				m, err := Compose("ann@example.com", s)
+				require.NoError(t, err)
+				assert.Contains(t, m.Subject, w.subject[0])
+				assert.Contains(t, m.Subject, w.subject[i+1])
+				assert.Contains(t, m.Subject, "spring-catalog")
+				assert.Contains(t, m.Text, "acme|J42")
+				assert.NotContains(t, m.Text, "<no value>")
+				assert.NotContains(t, m.Text, "https://")
+				assert.True(t, strings.HasSuffix(m.Text, "\n-- \nIPS Export\n"), "signature: %q", m.Text)
+				if e == Started {
+					assert.NotContains(t, m.Text, w.uploaded)
+				} else {
+					assert.Contains(t, m.Text, w.uploaded)
+					assert.Contains(t, m.Text, "117")
+					assert.Contains(t, m.Text, "shoe-01.tif: unsupported fmt pdf")
+				}
+			})
+		}
+	}
+}
+
 func TestComposeCompletedWithoutErrors(t *testing.T) {
 	s := summary("en", Completed)
 	s.Errors, s.Warnings, s.Succeeded, s.Messages = 0, 0, 120, nil

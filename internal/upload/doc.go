@@ -41,8 +41,10 @@
 // automatic sets, XMP keywords, projects): files are stored as uploaded,
 // and each file such an option concerns gets an UploadWarning naming it.
 // readyForPublish, preservePublishState and preserveCrop are recorded
-// only (this server has no publishing or crops). No e-mail is sent for
-// upload jobs (emailSetting is validated and recorded). The reference's
+// only (this server has no publishing or crops). emailSetting is honoured
+// as for exports (Config.Mail): All mails the start, each refused or
+// warned file and the end; Error, ErrorAndWarning and JobCompletion mail
+// once when the job ends (endJob, the idle timeout, or stopJob). The reference's
 // note that all POSTs of a job must come from one IP address is a
 // constraint on clients of Adobe's servers, not enforced here (clients
 // behind NAT or proxies would break); the address is recorded in the job's

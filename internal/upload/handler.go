@@ -22,6 +22,7 @@ import (
 
 	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
+	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
@@ -54,6 +55,10 @@ type Config struct {
 	// 0 is DefaultJobTimeout (30 minutes, as the reference says).
 	JobTimeout time.Duration
 	Logger     *slog.Logger
+	// Mail, when set, sends an upload job's mail for an event as the
+	// job's emailSetting asks (the job engine's MailJob); j is the job as
+	// the store has it then, with its counts.
+	Mail func(ctx context.Context, j store.Job, emailSetting string, ev notify.Event, messages []string)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -256,10 +261,14 @@ func (u *post) serve() (*uploadPostReturn, *soap.Fault) {
 		return nil, f
 	}
 	if u.params.EndJob {
-		if _, err := u.h.cfg.Store.SetJobState(u.ctx, u.job.Handle, []string{store.JobRunning}, store.JobCompleted); err != nil {
+		ended, err := u.h.cfg.Store.SetJobState(u.ctx, u.job.Handle, []string{store.JobRunning}, store.JobCompleted)
+		if err != nil {
 			return nil, u.internal("end upload job", err)
 		}
 		u.over = true
+		if ended {
+			u.h.mail(u.ctx, u.job.Handle, u.spec.EmailSetting, notify.Completed, nil)
+		}
 	}
 	return &uploadPostReturn{JobHandle: u.job.Handle}, nil
 }
@@ -498,6 +507,7 @@ func (u *post) ensureJob() *soap.Fault {
 	u.job, u.jobReady, u.created = j, true, true
 	u.h.act.begin(j.Handle, u.h.now())
 	u.tracked = true
+	u.h.mail(u.ctx, j.Handle, u.spec.EmailSetting, notify.Started, nil)
 	return nil
 }
 
@@ -657,8 +667,31 @@ func (u *post) record(ja store.JobAsset, outcome, msg string) error {
 	a := added[0]
 	a.Outcome, a.Message, a.Finished = outcome, msg, u.h.now()
 	a.Size, a.SHA256 = ja.Size, ja.SHA256
-	_, err = u.h.cfg.Store.FinishJobAsset(ctx, a)
-	return err
+	if _, err := u.h.cfg.Store.FinishJobAsset(ctx, a); err != nil {
+		return err
+	}
+	switch outcome {
+	case store.OutcomeError:
+		u.h.mail(ctx, u.job.Handle, u.spec.EmailSetting, notify.AssetError, []string{a.AssetName + ": " + msg})
+	case store.OutcomeWarning:
+		u.h.mail(ctx, u.job.Handle, u.spec.EmailSetting, notify.AssetWarning, []string{a.AssetName + ": " + msg})
+	}
+	return nil
+}
+
+// mail hands an event of an upload job to Config.Mail, with the job as
+// it is now, when the job's emailSetting may send mail for it.
+func (h *Handler) mail(ctx context.Context, handle, emailSetting string, ev notify.Event, messages []string) {
+	if h.cfg.Mail == nil || !notify.Policy(emailSetting, ev, true, true) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	j, err := h.cfg.Store.JobByHandle(ctx, "", handle)
+	if err != nil {
+		h.log.Warn("upload job mail: job", "job", handle, "err", err)
+		return
+	}
+	h.cfg.Mail(ctx, j, emailSetting, ev, messages)
 }
 
 // recordFault answers a failure to write the job log: the job may have

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -12,12 +13,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -704,4 +707,82 @@ func TestNamespaces(t *testing.T) {
 		require.NoError(t, xml.Unmarshal([]byte(r.body), &root))
 		assert.Equal(t, ns, root.XMLName.Space)
 	}
+}
+
+// mailEvent is one call of Config.Mail.
+type mailEvent struct {
+	job     string
+	setting string
+	event   notify.Event
+	total   int
+	errors  int
+}
+
+// The job's emailSetting decides which events reach Config.Mail: All every
+// one, the others only the end, whether endJob, the idle timeout or stopJob
+// ends the job. The job handed over carries its counts at that moment.
+func TestUploadMailEvents(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		events []mailEvent
+	)
+	e := newEnv(t, func(c *Config) {
+		c.Mail = func(_ context.Context, j store.Job, setting string, ev notify.Event, _ []string) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, mailEvent{j.Handle, setting, ev, j.Total, j.Errors})
+		}
+	})
+	take := func() []mailEvent {
+		mu.Lock()
+		defer mu.Unlock()
+		out := events
+		events = nil
+		return out
+	}
+	opts := func(setting string, overwrite bool) string {
+		return fmt.Sprintf(`<overwrite>%t</overwrite><emailSetting>%s</emailSetting>`, overwrite, setting)
+	}
+
+	// All: the start, a refused file (an asset of that name exists and
+	// overwrite is false), and the end at endJob.
+	e.jobHandle(e.post(body(authPart(), params("companyHandle", e.co.Handle, "jobName", "seed", "endJob", "true", "uploadParams", opts("None", true)),
+		filePart("f", "taken.png", pngBytes(t)))))
+	assert.Empty(t, take(), "None sends nothing")
+	all := e.jobHandle(e.post(body(authPart(), params("companyHandle", e.co.Handle, "jobName", "all", "uploadParams", opts("All", false)),
+		filePart("f", "taken.png", pngBytes(t)), filePart("g", "new.png", pngBytes(t)))))
+	e.jobHandle(e.post(body(authPart(), params("companyHandle", e.co.Handle, "jobHandle", all, "endJob", "true"))))
+	assert.Equal(t, []mailEvent{
+		{all, "All", notify.Started, 0, 0},
+		{all, "All", notify.AssetError, 1, 1},
+		{all, "All", notify.Completed, 2, 1},
+	}, take())
+
+	// Error: nothing while it runs; at its end only if a file failed.
+	clean := e.jobHandle(e.post(body(authPart(), params("companyHandle", e.co.Handle, "jobName", "clean", "endJob", "true", "uploadParams", opts("Error", true)),
+		filePart("f", "clean.png", pngBytes(t)))))
+	assert.Equal(t, []mailEvent{{clean, "Error", notify.Completed, 1, 0}}, take(),
+		"handed over at the end; the policy with the counts decides")
+
+	// JobCompletion: the idle timeout ends the job; stopJob too.
+	idle := e.jobHandle(e.post(body(authPart(), params("companyHandle", e.co.Handle, "jobName", "idle", "uploadParams", opts("JobCompletion", true)),
+		filePart("f", "idle.png", pngBytes(t)))))
+	stopped := e.jobHandle(e.post(body(authPart(), params("companyHandle", e.co.Handle, "jobName", "stopped", "uploadParams", opts("JobCompletion", true)),
+		filePart("f", "stopped.png", pngBytes(t)))))
+	assert.Empty(t, take())
+	ok, err := e.st.SetJobState(e.ctx, stopped, []string{store.JobRunning}, store.JobStopping)
+	require.NoError(t, err)
+	require.True(t, ok)
+	e.advance(31 * time.Minute)
+	n, err := e.h.Sweep(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.ElementsMatch(t, []mailEvent{
+		{idle, "JobCompletion", notify.Completed, 1, 0},
+		{stopped, "JobCompletion", notify.Completed, 1, 0},
+	}, take())
+	n, err = e.h.Sweep(e.ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.Empty(t, take(), "an ended job is mailed once")
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
@@ -266,6 +267,9 @@ func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (boo
 		if err != nil {
 			return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
 		}
+		if ok {
+			h.mailEnded(ctx, j)
+		}
 		return ok, nil
 	}
 	mem, busy := h.act.get(j.Handle)
@@ -295,8 +299,19 @@ func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (boo
 		h.act.forget(j.Handle)
 		h.log.Info("upload job timed out", "job", j.Handle, "company", j.CompanyHandle,
 			"idle", now.Sub(last).Round(time.Second).String(), "files", j.Total)
+		h.mailEnded(ctx, j)
 	}
 	return ok, nil
+}
+
+// mailEnded sends the completion mail of a job the sweep ended.
+func (h *Handler) mailEnded(ctx context.Context, j store.Job) {
+	spec, err := DecodeSpec(j.Spec)
+	if err != nil {
+		h.log.Warn("upload job mail: unreadable job spec", "job", j.Handle, "err", err)
+		return
+	}
+	h.mail(ctx, j.Handle, spec.EmailSetting, notify.Completed, nil)
 }
 
 func latest(ts ...time.Time) time.Time {
