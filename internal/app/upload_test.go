@@ -101,4 +101,20 @@ func TestUploadThenExport(t *testing.T) {
 	assert.Equal(t, sum([]byte(photo)), sum(files["incoming/photo.png"]))
 	assert.Equal(t, sum([]byte(photo)), sum(files["incoming/late.png"]))
 	assert.Equal(t, sum([]byte(big)), sum(files["incoming/docs/notes.bin"]), "files: %v", keys(files))
+
+	// Uploaded again with overwrite: the asset keeps its handle, so the
+	// handles a client kept export the new file.
+	photo2 := string(gradientPNG(t, 60, 40))
+	again := `<uploadPostParam xmlns="` + ns14 + `"><companyHandle>` + e.acme.Handle + `</companyHandle><jobName>upload-2</jobName>` +
+		`<destFolder>incoming/</destFolder><endJob>true</endJob><uploadParams><overwrite>true</overwrite></uploadParams></uploadPostParam>`
+	status, resp = e.uploadPOST(again, [][2]string{{"photo.png", photo2}})
+	require.Equal(t, 200, status, resp)
+	_, found, _ = e.call("alice@acme.test", `<getAssetsByNameParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle><nameArray><items>photo</items></nameArray></getAssetsByNameParam>`)
+	require.Len(t, found.at("assetArray", "items"), 1)
+	assert.Equal(t, handles[0], found.at("assetArray", "items")[0].text("assetHandle"))
+	e.submit("upload-export-2", handles[:1], `<fmt>orig</fmt>`)
+	zipURL, _ = e.awaitArchive("upload-export-2")
+	_, zipBytes = fetch(t, zipURL, "")
+	files = unzip(t, zipBytes)
+	assert.Equal(t, sum([]byte(photo2)), sum(files["incoming/photo.png"]), "files: %v", keys(files))
 }

@@ -58,7 +58,59 @@ func (im *Importer) Import(ctx context.Context, f File) (store.Asset, error) {
 	if err != nil {
 		return store.Asset{}, fmt.Errorf("import %s: folder %q: %w", name, f.FolderPath, err)
 	}
-	br := bufio.NewReaderSize(f.Body, 64<<10)
+	file, err := im.put(ctx, f.CompanyHandle, name, f.Body)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	a, err := im.Store.CreateAsset(ctx, store.NewAsset{
+		CompanyHandle: f.CompanyHandle,
+		FolderHandle:  folder.Handle,
+		Name:          strings.TrimSuffix(name, path.Ext(name)),
+		FileName:      file.FileName,
+		Type:          file.Type,
+		Size:          file.Size,
+		SHA256:        file.SHA256,
+		StorageKey:    file.StorageKey,
+		Width:         file.Width,
+		Height:        file.Height,
+		CreatedBy:     f.CreatedBy,
+	})
+	if err != nil {
+		_ = im.Blob.Delete(context.WithoutCancel(ctx), file.StorageKey)
+		return store.Asset{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// Replace streams f to storage as the new file of asset handle, which
+// keeps its handle, name, folder and set memberships (an upload with
+// overwrite, as IPS replaces an asset). The old file is removed once the
+// catalogue points at the new one; when anything fails, the new one is,
+// and the asset is as it was.
+func (im *Importer) Replace(ctx context.Context, handle string, f File) (store.Asset, error) {
+	name := path.Base(f.FileName)
+	if name == "" || name == "." || name == "/" {
+		return store.Asset{}, fmt.Errorf("replace %s: invalid file name %q", handle, f.FileName)
+	}
+	file, err := im.put(ctx, f.CompanyHandle, name, f.Body)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	before, after, err := im.Store.ReplaceAssetFile(ctx, f.CompanyHandle, handle, file)
+	if err != nil {
+		_ = im.Blob.Delete(context.WithoutCancel(ctx), file.StorageKey)
+		return store.Asset{}, fmt.Errorf("replace %s with %s: %w", handle, name, err)
+	}
+	// A file no asset names any more only costs space: its removal
+	// failing does not undo the replacement.
+	_ = im.Blob.Delete(context.WithoutCancel(ctx), before.StorageKey)
+	return after, nil
+}
+
+// put streams body to a new blob under the company, hashing and typing it
+// on the way, and describes it. An empty or oversized body leaves no blob.
+func (im *Importer) put(ctx context.Context, companyHandle, name string, body io.Reader) (store.AssetFile, error) {
+	br := bufio.NewReaderSize(body, 64<<10)
 	// Peek returns what is there when the file is shorter than the buffer.
 	head, _ := br.Peek(64 << 10)
 	kind := assettype.Detect(head[:min(len(head), assettype.SniffLen)], name)
@@ -67,41 +119,27 @@ func (im *Importer) Import(ctx context.Context, f File) (store.Asset, error) {
 		width, height = cfg.Width, cfg.Height
 	}
 
-	var body io.Reader = br
+	var r io.Reader = br
 	limited := &limitReader{r: br, n: im.MaxFileBytes}
 	if im.MaxFileBytes > 0 {
-		body = limited
+		r = limited
 	}
-	key := "originals/" + safeSegment(f.CompanyHandle) + "/" + randomID()
-	info, err := im.Blob.Put(ctx, key, body)
+	key := "originals/" + safeSegment(companyHandle) + "/" + randomID()
+	info, err := im.Blob.Put(ctx, key, r)
 	if err != nil {
 		if limited.exceeded {
-			return store.Asset{}, fmt.Errorf("import %s: %w (%d bytes)", name, ErrTooLarge, im.MaxFileBytes)
+			return store.AssetFile{}, fmt.Errorf("import %s: %w (%d bytes)", name, ErrTooLarge, im.MaxFileBytes)
 		}
-		return store.Asset{}, fmt.Errorf("import %s: %w", name, err)
+		return store.AssetFile{}, fmt.Errorf("import %s: %w", name, err)
 	}
 	if info.Size == 0 {
 		_ = im.Blob.Delete(context.WithoutCancel(ctx), key)
-		return store.Asset{}, fmt.Errorf("import %s: %w", name, ErrEmptyFile)
+		return store.AssetFile{}, fmt.Errorf("import %s: %w", name, ErrEmptyFile)
 	}
-	a, err := im.Store.CreateAsset(ctx, store.NewAsset{
-		CompanyHandle: f.CompanyHandle,
-		FolderHandle:  folder.Handle,
-		Name:          strings.TrimSuffix(name, path.Ext(name)),
-		FileName:      name,
-		Type:          kind.Type,
-		Size:          info.Size,
-		SHA256:        info.SHA256,
-		StorageKey:    key,
-		Width:         width,
-		Height:        height,
-		CreatedBy:     f.CreatedBy,
-	})
-	if err != nil {
-		_ = im.Blob.Delete(context.WithoutCancel(ctx), key)
-		return store.Asset{}, fmt.Errorf("import %s: %w", name, err)
-	}
-	return a, nil
+	return store.AssetFile{
+		FileName: name, Type: kind.Type, Size: info.Size, SHA256: info.SHA256,
+		StorageKey: key, Width: width, Height: height,
+	}, nil
 }
 
 type limitReader struct {

@@ -115,6 +115,16 @@ type NewAsset struct {
 	Members       []string // member asset handles, for set types
 }
 
+// AssetFile is an asset's stored file, as ReplaceAssetFile sets it.
+type AssetFile struct {
+	FileName      string
+	Type          string
+	Size          int64
+	SHA256        string
+	StorageKey    string
+	Width, Height int
+}
+
 // AssetQuery selects assets for searchAssets.
 type AssetQuery struct {
 	CompanyHandle     string
@@ -172,6 +182,13 @@ type Catalog interface {
 	AssetsByNames(ctx context.Context, companyHandle string, names, types []string) ([]Asset, error)
 	SearchAssets(ctx context.Context, q AssetQuery) (assets []Asset, total int, err error)
 	DeleteAsset(ctx context.Context, companyHandle, handle string) error // ErrNotFound if unknown
+	// ReplaceAssetFile points an asset at a new stored file (an upload with
+	// overwrite): its handle, name, folder, set memberships and creation
+	// stay; FileName, Type, Size, SHA256, StorageKey, Width, Height and
+	// Modified change. It returns the asset before and after; the caller
+	// removes the old file. ErrNotFound if unknown; a set has no file to
+	// replace.
+	ReplaceAssetFile(ctx context.Context, companyHandle, handle string, f AssetFile) (before, after Asset, err error)
 	SetMembers(ctx context.Context, companyHandle, setHandle string) ([]Asset, error)
 
 	// SaveImageFormat upserts by Handle when set, else by name (case-insensitive).

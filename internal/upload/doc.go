@@ -19,8 +19,10 @@
 //     slashes are ignored; "..", ".", absolute paths and control characters
 //     are refused). A file that does not arrive whole (truncated body, over
 //     the size limit) leaves neither blob nor asset.
-//   - UploadPostJob's overwrite: true replaces an asset with the same file
-//     name in the same folder (IPS's OverwriteFullName); false keeps the
+//   - UploadPostJob's overwrite: true gives the asset with the same file
+//     name in the same folder (IPS's OverwriteFullName) the new file; it
+//     keeps its handle, name and set memberships, as preservePublishState
+//     and preserveCrop imply an IPS asset does; false keeps the
 //     existing asset, does not store the new file and logs an UploadError
 //     for it (the job goes on). overwrite is required on the POST that
 //     starts a job, as the reference marks it.

@@ -583,9 +583,15 @@ func (u *post) file(p *multipart.Part, name, filename string) *soap.Fault {
 	if f := u.ensureJob(); f != nil {
 		return f
 	}
-	asset, err := u.h.cfg.Importer.Import(u.ctx, catalog.File{
-		CompanyHandle: u.co.Handle, FolderPath: t.Folder, FileName: t.File, CreatedBy: u.user.Handle, Body: body,
-	})
+	file := catalog.File{CompanyHandle: u.co.Handle, FolderPath: t.Folder, FileName: t.File, CreatedBy: u.user.Handle, Body: body}
+	var asset store.Asset
+	if len(existing) > 0 {
+		// Overwrite as IPS does: the asset keeps its handle, name, folder
+		// and set memberships, and takes the new file.
+		asset, err = u.h.cfg.Importer.Replace(u.ctx, existing[0].Handle, file)
+	} else {
+		asset, err = u.h.cfg.Importer.Import(u.ctx, file)
+	}
 	if err != nil {
 		f := u.importFault(fr, err, field, name, src)
 		u.logFailure(t, f)
@@ -594,7 +600,10 @@ func (u *post) file(p *multipart.Part, name, filename string) *soap.Fault {
 
 	outcome, msg := store.OutcomeSuccess, fmt.Sprintf("Uploaded %s (%s, %d bytes) as %s", t.Path(), asset.Type, asset.Size, asset.Handle)
 	if len(existing) > 0 {
-		msg += ", replacing " + handles(existing)
+		msg += ", replacing its previous file"
+	}
+	if len(existing) > 1 {
+		msg += " and removing " + handles(existing[1:]) + " of the same name"
 	}
 	if opts := u.spec.unappliedFor(asset.Type, asset.FileName); len(opts) > 0 {
 		outcome = store.OutcomeWarning
@@ -606,14 +615,16 @@ func (u *post) file(p *multipart.Part, name, filename string) *soap.Fault {
 	}
 	if err := u.record(ja, outcome, msg); err != nil {
 		// The job ended under us (timed out while this file came in) or
-		// the store failed: take the asset back rather than keep a file
-		// no job log mentions.
-		u.remove(asset)
+		// the store failed: take a new asset back rather than keep a file
+		// no job log mentions. A replaced file stays replaced: the asset
+		// is whole either way.
+		if len(existing) == 0 {
+			u.remove(asset)
+		}
 		return u.recordFault(err)
 	}
-	// Only now replace: a failed upload never costs the asset it would
-	// have replaced.
-	for _, old := range existing {
+	// Only now remove duplicates: a failed upload never costs them.
+	for _, old := range existing[min(1, len(existing)):] {
 		u.remove(old)
 	}
 	u.stored++

@@ -569,8 +569,9 @@ func rawPost(t *testing.T, e *env, sent []byte, length int) (int, string) {
 	return resp.StatusCode, string(out)
 }
 
-// UploadPostJob's overwrite: true replaces the asset of the same name in
-// the same folder, false keeps it and logs the new file as not uploaded.
+// UploadPostJob's overwrite: true replaces the file of the asset of the
+// same name in the same folder, which keeps its handle, false keeps it and
+// logs the new file as not uploaded.
 func TestOverwrite(t *testing.T) {
 	v1, v2 := jpegBytes(t, 1), jpegBytes(t, 2)
 	cases := []struct {
@@ -609,7 +610,9 @@ func TestOverwrite(t *testing.T) {
 			assert.ElementsMatch(t, c.want, got)
 			contents := checkStorage(t, e.ctx, e.st, e.blob, e.co)
 			if c.overwrite && c.folder2 == "shoes" {
-				assert.NotContains(t, contents, old[0].Handle, "the replaced asset and its file are gone")
+				assert.Equal(t, map[string][]byte{old[0].Handle: v2}, contents, "the same asset, the new file only")
+				assert.Equal(t, "Boot", as[0].Name)
+				assert.Equal(t, "boot.JPG", as[0].FileName)
 			}
 			log := e.jobLog(h)
 			require.Len(t, log, 2)
@@ -622,7 +625,8 @@ func TestOverwrite(t *testing.T) {
 				assert.Contains(t, log[1].Message, old[0].Handle)
 				assert.Equal(t, 1, j.Errors)
 			case c.overwrite && c.folder2 == "shoes":
-				assert.Contains(t, log[1].Message, "replacing "+old[0].Handle)
+				assert.Contains(t, log[1].Message, "as "+old[0].Handle+", replacing its previous file")
+				assert.Equal(t, old[0].Handle, log[1].AssetHandle)
 			}
 		})
 	}

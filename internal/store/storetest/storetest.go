@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -50,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Assets/CreateAndGet", testAssetCreateAndGet},
 		{"Assets/CreateErrors", testAssetCreateErrors},
 		{"Assets/ByHandles", testAssetsByHandles},
+		{"Assets/ReplaceFile", testReplaceAssetFile},
 		{"Assets/ByNames", testAssetsByNames},
 		{"Assets/Search", testSearchAssets},
 		{"Assets/SearchPaging", testSearchPaging},
@@ -685,6 +687,61 @@ func testAssetsByHandles(t *testing.T, s store.Store) {
 	got, err = s.AssetsByHandles(ctx, acme.Handle, want)
 	require.NoError(t, err)
 	assert.Equal(t, want, handles(got))
+}
+
+func testReplaceAssetFile(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	acme, other := mkCompany(t, s, "Acme"), mkCompany(t, s, "Other")
+	f := mkFolder(t, s, acme, "shoes")
+	boot := mkAsset(t, s, f, "Boot")
+	set := mkAsset(t, s, f, "Boots", func(na *store.NewAsset) {
+		na.Type, na.FileName, na.StorageKey, na.Members = "ImageSet", "", "", []string{boot.Handle}
+	})
+	time.Sleep(10 * time.Millisecond) // Modified moves on
+
+	file := store.AssetFile{FileName: "boot.PNG", Type: "Image", Size: 2345, SHA256: strings.Repeat("cd", 32),
+		StorageKey: "originals/boot-2", Width: 800, Height: 600}
+	before, after, err := s.ReplaceAssetFile(ctx, acme.Handle, boot.Handle, file)
+	require.NoError(t, err)
+	assert.Equal(t, boot, before)
+	want := boot
+	want.FileName, want.Type, want.Size, want.SHA256 = file.FileName, file.Type, file.Size, file.SHA256
+	want.StorageKey, want.Width, want.Height = file.StorageKey, file.Width, file.Height
+	assert.True(t, after.Modified.After(boot.Modified), "modified %v, was %v", after.Modified, boot.Modified)
+	want.Modified = after.Modified
+	assert.Equal(t, want, after)
+
+	got, err := s.AssetsByHandles(ctx, acme.Handle, []string{boot.Handle})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, after.StorageKey, got[0].StorageKey)
+	assert.Equal(t, after.SHA256, got[0].SHA256)
+	assert.Equal(t, "Boot", got[0].Name, "the name stays")
+	members, err := s.SetMembers(ctx, acme.Handle, set.Handle)
+	require.NoError(t, err)
+	assert.Equal(t, []string{boot.Handle}, handles(members), "the set keeps its member")
+	byName, err := s.AssetsByNames(ctx, acme.Handle, []string{"boot"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{boot.Handle}, handles(byName))
+
+	for name, tc := range map[string]struct {
+		co, handle string
+		file       store.AssetFile
+		notFound   bool
+	}{
+		"another company's": {other.Handle, boot.Handle, file, true},
+		"unknown":           {acme.Handle, "a|" + companyID(t, acme) + "|999999", file, true},
+		"a set":             {acme.Handle, set.Handle, file, false},
+		"no storage key":    {acme.Handle, boot.Handle, store.AssetFile{FileName: "x.jpg", Type: "Image"}, false},
+		"negative size":     {acme.Handle, boot.Handle, store.AssetFile{FileName: "x.jpg", Type: "Image", StorageKey: "k", Size: -1}, false},
+	} {
+		_, _, err := s.ReplaceAssetFile(ctx, tc.co, tc.handle, tc.file)
+		require.Error(t, err, name)
+		assert.Equal(t, tc.notFound, errors.Is(err, store.ErrNotFound), "%s: %v", name, err)
+	}
+	got, err = s.AssetsByHandles(ctx, acme.Handle, []string{boot.Handle})
+	require.NoError(t, err)
+	assert.Equal(t, after.StorageKey, got[0].StorageKey, "refused replacements change nothing")
 }
 
 func testAssetsByNames(t *testing.T, s store.Store) {

@@ -675,6 +675,49 @@ func (c *Catalog) checkAssets(ctx context.Context, q querier, cid int64, ids []i
 	return nil
 }
 
+// ReplaceAssetFile points an asset at a new stored file; see store.Catalog.
+func (c *Catalog) ReplaceAssetFile(ctx context.Context, companyHandle, handle string, f store.AssetFile) (before, after store.Asset, err error) {
+	switch {
+	case f.FileName == "" || f.Type == "" || f.StorageKey == "":
+		return before, after, fmt.Errorf("replace file of asset %s: file name, type and storage key are required", handle)
+	case f.Size < 0:
+		return before, after, fmt.Errorf("replace file of asset %s: negative size", handle)
+	}
+	cid, ok := parseCompany(companyHandle)
+	if !ok {
+		return before, after, fmt.Errorf("replace file of asset %s: %w", handle, notFound("company", companyHandle))
+	}
+	id, ok := parseAsset(handle, cid)
+	if !ok {
+		return before, after, fmt.Errorf("replace file of asset %s: %w", handle, notFound("asset", handle))
+	}
+	t := now()
+	err = c.inTx(ctx, func(tx *sql.Tx) error {
+		row := c.queryRow(ctx, tx, `SELECT `+assetCols+assetFrom+` WHERE a.id = ? AND a.company_id = ? `+c.d.ForUpdate(), id, cid)
+		a, err := scanAsset(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("asset", handle)
+		}
+		if err != nil {
+			return err
+		}
+		if a.StorageKey == "" {
+			return fmt.Errorf("%s is a %s: it has no file to replace", handle, a.Type)
+		}
+		before, after = a, a
+		after.FileName, after.Type, after.Size, after.SHA256 = f.FileName, f.Type, f.Size, f.SHA256
+		after.StorageKey, after.Width, after.Height, after.Modified = f.StorageKey, f.Width, f.Height, t
+		_, err = c.exec(ctx, tx, `UPDATE assets SET file_name = ?, file_name_key = ?, type = ?, size = ?, sha256 = ?,
+			storage_key = ?, width = ?, height = ?, modified = ? WHERE id = ? AND company_id = ?`,
+			f.FileName, fold(f.FileName), f.Type, f.Size, f.SHA256, f.StorageKey, f.Width, f.Height, c.d.TimeArg(t), id, cid)
+		return err
+	})
+	if err != nil {
+		return store.Asset{}, store.Asset{}, fmt.Errorf("replace file of asset %s: %w", handle, err)
+	}
+	return before, after, nil
+}
+
 // assetLookupBatch is the distinct assets looked up per query: a
 // 10,000-handle export then holds a few hundred rows in flight at a time,
 // not all of them in one statement's arguments and result.

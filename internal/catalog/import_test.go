@@ -1,0 +1,115 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/blob"
+	"github.com/ipsexport/ipsd/internal/store"
+	"github.com/ipsexport/ipsd/internal/store/sqlite"
+)
+
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	img.Set(0, 0, color.NRGBA{R: 255, A: 255})
+	var b bytes.Buffer
+	require.NoError(t, png.Encode(&b, img))
+	return b.Bytes()
+}
+
+// newImporter is an Importer over a real SQLite store and a blob directory,
+// with one company.
+func newImporter(t *testing.T) (*Importer, store.Company, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "ips.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	require.NoError(t, st.Migrate(ctx))
+	files := filepath.Join(dir, "blobs")
+	b, err := blob.NewLocal(files)
+	require.NoError(t, err)
+	co, err := st.CreateCompany(ctx, "Acme")
+	require.NoError(t, err)
+	return &Importer{Store: st, Blob: b, MaxFileBytes: 1 << 20}, co, files
+}
+
+// storedFiles lists the blob directory's regular files.
+func storedFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(root, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return err
+	}))
+	return out
+}
+
+func TestImportThenReplace(t *testing.T) {
+	ctx := context.Background()
+	im, co, root := newImporter(t)
+	a, err := im.Import(ctx, File{CompanyHandle: co.Handle, FolderPath: "shoes", FileName: "Boot.png", Body: bytes.NewReader(pngOf(t, 40, 30))})
+	require.NoError(t, err)
+	assert.Equal(t, "Boot", a.Name)
+	assert.Equal(t, "Image", a.Type)
+	assert.Equal(t, [2]int{40, 30}, [2]int{a.Width, a.Height})
+	assert.Equal(t, []string{a.StorageKey}, storedFiles(t, root))
+	set, err := im.Store.CreateAsset(ctx, store.NewAsset{CompanyHandle: co.Handle, FolderHandle: a.FolderHandle,
+		Name: "Boots", Type: "ImageSet", Members: []string{a.Handle}})
+	require.NoError(t, err)
+
+	v2 := pngOf(t, 80, 60)
+	b, err := im.Replace(ctx, a.Handle, File{CompanyHandle: co.Handle, FileName: "boot.PNG", Body: bytes.NewReader(v2)})
+	require.NoError(t, err)
+	assert.Equal(t, a.Handle, b.Handle, "the handle stays")
+	assert.Equal(t, "Boot", b.Name)
+	assert.Equal(t, "boot.PNG", b.FileName)
+	assert.Equal(t, [2]int{80, 60}, [2]int{b.Width, b.Height})
+	assert.Equal(t, int64(len(v2)), b.Size)
+	assert.NotEqual(t, a.SHA256, b.SHA256)
+	assert.Equal(t, []string{b.StorageKey}, storedFiles(t, root), "the old file is gone, the new one stored")
+	members, err := im.Store.SetMembers(ctx, co.Handle, set.Handle)
+	require.NoError(t, err)
+	assert.Equal(t, a.Handle, members[0].Handle)
+
+	// A replacement the catalogue refuses leaves the asset and files as
+	// they were; so does an empty or oversized file.
+	for name, tc := range map[string]struct {
+		handle string
+		body   []byte
+		want   error
+	}{
+		"a set":      {set.Handle, pngOf(t, 8, 8), nil},
+		"unknown":    {strings.Replace(a.Handle, "|", "|9", 2), pngOf(t, 8, 8), store.ErrNotFound},
+		"empty file": {a.Handle, nil, ErrEmptyFile},
+		"too large":  {a.Handle, bytes.Repeat([]byte("x"), 2<<20), ErrTooLarge},
+	} {
+		_, err := im.Replace(ctx, tc.handle, File{CompanyHandle: co.Handle, FileName: "boot.png", Body: bytes.NewReader(tc.body)})
+		require.Error(t, err, name)
+		if tc.want != nil {
+			assert.ErrorIs(t, err, tc.want, name)
+		}
+		assert.Equal(t, []string{b.StorageKey}, storedFiles(t, root), name)
+	}
+	got, err := im.Store.AssetsByHandles(ctx, co.Handle, []string{a.Handle})
+	require.NoError(t, err)
+	assert.Equal(t, b, got[0])
+}
