@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -338,9 +339,9 @@ func (e *Engine) Retention() time.Duration { return e.cfg.Retention }
 // Location is the time zone of schedules.
 func (e *Engine) Location() *time.Location { return e.cfg.Location }
 
-// SubmitExport records an export job and its assets and queues its
+// SubmitExport records an export job and its n assets and queues its
 // chunks, to run at nj.ExecTime when that is in the future.
-func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportSpec, assets []store.JobAsset) (store.Job, error) {
+func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit: %w", err)
@@ -361,7 +362,7 @@ func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportS
 		}
 		nj.Expires = start.Add(e.cfg.Retention)
 	}
-	j, err := e.st.CreateJob(ctx, nj, assets)
+	j, err := e.st.CreateJobFrom(ctx, nj, n, assets)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit %s: %w", nj.OriginalName, err)
 	}

@@ -157,7 +157,7 @@ func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) erro
 		CompanyHandle: s.CompanyHandle, Name: JobName(s.OriginalName, now), OriginalName: s.OriginalName,
 		Description: s.Description, Locale: s.Locale, SubmitUserHandle: s.SubmitUserHandle,
 		NotifyUserHandle: s.NotifyUserHandle, ScheduleHandle: s.Handle,
-	}, spec.Export, assets)
+	}, spec.Export, len(spec.Handles), assets)
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"path"
 	"slices"
@@ -354,12 +355,13 @@ func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
 	return out
 }
 
-// ExportAssets builds the job assets of an export: one per handle, in
-// order, named as SPEC §2 says. known holds assets the caller has already
-// looked up by handle (nil: look them up here). A handle with no asset
-// (deleted since a schedule was made) is kept and fails when run, so the
-// counts stay true.
-func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]store.Asset) ([]store.JobAsset, error) {
+// ExportAssets describes the job assets of an export: one per handle, in
+// order, named as SPEC §2 says, made as SubmitExport consumes them (once)
+// so that a large job never holds them all. known holds assets the caller
+// has already looked up by handle (nil: look them up here). A handle with
+// no asset (deleted since a schedule was made) is kept and fails when run,
+// so the counts stay true.
+func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]store.Asset) (iter.Seq[store.JobAsset], error) {
 	if known == nil {
 		found, err := e.st.AssetsByHandles(ctx, co.Handle, slices.Compact(slices.Sorted(slices.Values(handles))))
 		if err != nil {
@@ -377,18 +379,20 @@ func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec Export
 			return nil, fmt.Errorf("export assets: %w", err)
 		}
 	}
-	namer := export.NewNamer(co.RootPath, req, len(handles))
-	out := make([]store.JobAsset, len(handles))
-	for i, h := range handles {
-		a, ok := known[h]
-		if !ok {
-			a = store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
+	return func(yield func(store.JobAsset) bool) {
+		namer := export.NewNamer(co.RootPath, req, len(handles))
+		for _, h := range handles {
+			a, ok := known[h]
+			if !ok {
+				a = store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
+			}
+			if !yield(store.JobAsset{
+				AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
+				FolderPath: export.RelativeFolder(a.FolderPath, co.RootPath), FileName: a.FileName,
+				OutputPath: namer.Name(a),
+			}) {
+				return
+			}
 		}
-		out[i] = store.JobAsset{
-			AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
-			FolderPath: export.RelativeFolder(a.FolderPath, co.RootPath), FileName: a.FileName,
-			OutputPath: namer.Name(a),
-		}
-	}
-	return out, nil
+	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -21,8 +22,8 @@ import (
 
 // JobEngine is what the job operations need of the job engine.
 type JobEngine interface {
-	SubmitExport(ctx context.Context, nj store.NewJob, spec jobs.ExportSpec, assets []store.JobAsset) (store.Job, error)
-	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]store.Asset) ([]store.JobAsset, error)
+	SubmitExport(ctx context.Context, nj store.NewJob, spec jobs.ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error)
+	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]store.Asset) (iter.Seq[store.JobAsset], error)
 	AddSchedule(ctx context.Context, s store.Schedule, spec jobs.ScheduleSpec) (store.Schedule, error)
 	PauseJob(ctx context.Context, j store.Job) (bool, error)
 	ResumeJob(ctx context.Context, j store.Job) (bool, error)
@@ -84,6 +85,9 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		}
 		return nil, soap.Missing("exportJob")
 	}
+	// All is decoded: the body's tokens need not outlive validation and
+	// the job's creation, which for 10,000 handles hold memory enough.
+	c.req.Release()
 	notifyUser := c.user.Handle
 	if h := strings.TrimSpace(p.UserHandle); h != "" {
 		u, err := s.visibleUser(ctx, c, func() (store.User, error) { return s.store.UserByHandle(ctx, h) })
@@ -130,7 +134,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		CompanyHandle: co.Handle, Name: jobs.JobName(jobName, now), OriginalName: jobName,
 		Description: p.Description, Locale: locale, SubmitUserHandle: c.user.Handle,
 		NotifyUserHandle: notifyUser, ExecTime: execTime,
-	}, spec, assets)
+	}, spec, len(handles), assets)
 	if err != nil {
 		return nil, fmt.Errorf("submitJob %s: %w", jobName, err)
 	}

@@ -728,6 +728,12 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// Release drops the parsed body once the operation has read what it
+// needs, so that a large request's tokens (3–4 MB for a 10,000-handle
+// submitJob) do not live through the rest of the call. Decode and Present
+// see no body afterwards.
+func (r *Request) Release() { r.param = nil }
+
 // Present tells whether the operation element has a (non-empty, non-nil)
 // child at the slash-separated path of local names, e.g.
 // "includeSubfolders" or "exportJob/emailSetting". Generated types cannot

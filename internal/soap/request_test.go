@@ -241,4 +241,15 @@ func TestPresent(t *testing.T) {
 	assert.False(t, req.Present("trash"), "empty means absent")
 	assert.False(t, req.Present("y"))
 	assert.False(t, req.Present("searchAssetsParam"))
+
+	// Released, the body is gone: nothing is present, nothing decodes.
+	req.Release()
+	assert.False(t, req.Present("includeSubfolders"))
+	var p struct {
+		CompanyHandle string `xml:"companyHandle"`
+	}
+	err = req.Decode(&p)
+	require.Error(t, err)
+	assert.Equal(t, CodeInvalidXML, AsFault(err).Code)
+	assert.Empty(t, p.CompanyHandle)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -165,6 +166,12 @@ type Jobs interface {
 	// CreateJob inserts a job and its assets (Seq is assigned 0..n-1)
 	// atomically; Total is len(assets).
 	CreateJob(ctx context.Context, j NewJob, assets []JobAsset) (Job, error)
+	// CreateJobFrom is CreateJob for a job of n assets that assets yields
+	// once, in order, as they are inserted: a 10,000-asset export never
+	// holds all its job assets at once. Yielding other than n assets fails
+	// the whole job. assets runs inside the store's transaction: it must
+	// not call the store.
+	CreateJobFrom(ctx context.Context, j NewJob, n int, assets iter.Seq[JobAsset]) (Job, error)
 	// JobByHandle finds a job; companyHandle "" matches any company (for
 	// workers). Another company's job is ErrNotFound.
 	JobByHandle(ctx context.Context, companyHandle, handle string) (Job, error)

@@ -747,6 +747,45 @@ func testFinishJobAsset(t *testing.T, s store.Store) {
 	assert.Equal(t, micro(when), got[0].Finished)
 }
 
+func testCreateJobFrom(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	co := mkCompany(t, s, "Acme")
+	const n = 1234 // several insert batches
+	j, err := s.CreateJobFrom(ctx, newJob(co, "streamed"), n, slices.Values(jobAssets(n)))
+	require.NoError(t, err)
+	assert.Equal(t, n, j.Total)
+	assert.Equal(t, n, getJob(t, s, j.Handle).Total)
+	got, err := s.PendingJobAssets(ctx, j.Handle, 0, n)
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	for i, a := range got {
+		require.Equal(t, i, a.Seq)
+		require.Equal(t, fmt.Sprintf("asset%d", i), a.AssetName)
+	}
+
+	// A count that does not match, or an asset with an outcome, creates
+	// nothing at all.
+	before, err := s.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle})
+	require.NoError(t, err)
+	bad := jobAssets(3)
+	bad[2].Outcome = store.OutcomeSuccess
+	for name, tc := range map[string]struct {
+		n      int
+		assets []store.JobAsset
+	}{
+		"fewer than announced": {5, jobAssets(4)},
+		"more than announced":  {3, jobAssets(4)},
+		"negative count":       {-1, nil},
+		"finished asset":       {3, bad},
+	} {
+		_, err := s.CreateJobFrom(ctx, newJob(co, "bad"), tc.n, slices.Values(tc.assets))
+		assert.Error(t, err, name)
+	}
+	after, err := s.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle})
+	require.NoError(t, err)
+	assert.Equal(t, jobHandles(before), jobHandles(after))
+}
+
 func testJobFiles(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	co := mkCompany(t, s, "Acme")

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Jobs/AddAssets", testAddJobAssets},
 		{"Jobs/AddAssetsConcurrent", testAddJobAssetsConcurrent},
 		{"Jobs/ManyAssets", testManyJobAssets},
+		{"Jobs/CreateFrom", testCreateJobFrom},
 		{"Jobs/AssetsPaging", testJobAssetsPaging},
 		{"Jobs/PendingAssets", testPendingJobAssets},
 		{"Jobs/FinishAsset", testFinishJobAsset},

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,13 +185,20 @@ func (j *Jobs) lockJob(ctx context.Context, tx *sql.Tx, cid, id int64) (total in
 // are always those of its finished assets.
 func checkPending(assets []store.JobAsset) error {
 	for i, a := range assets {
-		if a.Outcome != store.OutcomePending {
-			return fmt.Errorf("asset %d (%s): outcome %q: assets are added pending; FinishJobAsset records outcomes",
-				i, a.AssetHandle, a.Outcome)
+		if err := checkPendingAsset(i, a); err != nil {
+			return err
 		}
-		if err := checkTime("asset finished", a.Finished); err != nil {
-			return fmt.Errorf("asset %d (%s): %w", i, a.AssetHandle, err)
-		}
+	}
+	return nil
+}
+
+func checkPendingAsset(i int, a store.JobAsset) error {
+	if a.Outcome != store.OutcomePending {
+		return fmt.Errorf("asset %d (%s): outcome %q: assets are added pending; FinishJobAsset records outcomes",
+			i, a.AssetHandle, a.Outcome)
+	}
+	if err := checkTime("asset finished", a.Finished); err != nil {
+		return fmt.Errorf("asset %d (%s): %w", i, a.AssetHandle, err)
 	}
 	return nil
 }
@@ -205,31 +213,67 @@ const jobAssetBatch = 500
 
 // insertJobAssets inserts assets as seq first, first+1, …, pending.
 func (j *Jobs) insertJobAssets(ctx context.Context, tx *sql.Tx, jobID int64, first int, assets []store.JobAsset) error {
+	_, err := j.insertJobAssetSeq(ctx, tx, jobID, first, slices.Values(assets))
+	return err
+}
+
+// insertJobAssetSeq inserts what assets yields as seq first, first+1, …,
+// checking each is pending, jobAssetBatch rows per statement; it returns
+// how many it inserted.
+func (j *Jobs) insertJobAssetSeq(ctx context.Context, tx *sql.Tx, jobID int64, first int, assets iter.Seq[store.JobAsset]) (int, error) {
 	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	for len(assets) > 0 {
-		n := min(len(assets), jobAssetBatch)
-		var b strings.Builder
-		b.WriteString(`INSERT INTO job_assets (` + jobAssetInsertCols + `) VALUES `)
-		args := make([]any, 0, 13*n)
-		for i, a := range assets[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-			args = append(args, jobID, first+i, a.AssetHandle, a.AssetName, a.AssetType, a.FolderPath, a.FileName,
-				a.Message, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.nullTime(at(a.Finished)))
+	var (
+		b     strings.Builder
+		args  []any
+		seq   = first
+		start = first
+	)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
 		}
 		if _, err := j.exec(ctx, tx, b.String(), args...); err != nil {
-			return fmt.Errorf("assets %d to %d: %w", first, first+n-1, err)
+			return fmt.Errorf("assets %d to %d: %w", start, seq-1, err)
 		}
-		assets, first = assets[n:], first+n
+		b.Reset()
+		args, start = args[:0], seq
+		return nil
 	}
-	return nil
+	for a := range assets {
+		if err := checkPendingAsset(seq-first, a); err != nil {
+			return 0, err
+		}
+		if len(args) == 0 {
+			b.WriteString(`INSERT INTO job_assets (` + jobAssetInsertCols + `) VALUES ` + row)
+		} else {
+			b.WriteString(", " + row)
+		}
+		args = append(args, jobID, seq, a.AssetHandle, a.AssetName, a.AssetType, a.FolderPath, a.FileName,
+			a.Message, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.nullTime(at(a.Finished)))
+		seq++
+		if len(args) == 13*jobAssetBatch {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	return seq - first, nil
 }
 
 // CreateJob inserts a job and its assets, pending, as seq 0..n-1, in one
 // transaction. A job created Running (an upload) has started.
 func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.JobAsset) (store.Job, error) {
+	if err := checkPending(assets); err != nil {
+		return store.Job{}, fmt.Errorf("create job %q: %w", nj.Name, err)
+	}
+	return j.CreateJobFrom(ctx, nj, len(assets), slices.Values(assets))
+}
+
+// CreateJobFrom is CreateJob with the assets yielded one at a time.
+func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
 	if nj.Type == "" {
 		return store.Job{}, fmt.Errorf("create job %q: empty type", nj.Name)
 	}
@@ -239,8 +283,8 @@ func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.Jo
 	if err := errors.Join(checkTime("exec time", nj.ExecTime), checkTime("expires", nj.Expires)); err != nil {
 		return store.Job{}, fmt.Errorf("create job %q: %w", nj.Name, err)
 	}
-	if err := checkPending(assets); err != nil {
-		return store.Job{}, fmt.Errorf("create job %q: %w", nj.Name, err)
+	if n < 0 {
+		return store.Job{}, fmt.Errorf("create job %q: %d assets", nj.Name, n)
 	}
 	cid, ok := parseCompany(nj.CompanyHandle)
 	if !ok {
@@ -262,7 +306,7 @@ func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.Jo
 		Description: nj.Description, Locale: nj.Locale,
 		SubmitUserHandle: nj.SubmitUserHandle, NotifyUserHandle: nj.NotifyUserHandle,
 		State: nj.State, Spec: spec(bytes.Clone(nj.Spec)), ExecTime: at(nj.ExecTime),
-		Total: len(assets), Submitted: t, Expires: at(nj.Expires),
+		Total: n, Submitted: t, Expires: at(nj.Expires),
 	}
 	if sched.Valid {
 		job.ScheduleHandle = scheduleHandle(cid, sched.Int64)
@@ -285,7 +329,14 @@ func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.Jo
 			return err
 		}
 		job.Handle = jobHandle(cid, id)
-		return j.insertJobAssets(ctx, tx, id, 0, assets)
+		got, err := j.insertJobAssetSeq(ctx, tx, id, 0, assets)
+		if err != nil {
+			return err
+		}
+		if got != n {
+			return fmt.Errorf("%d assets announced, %d given", n, got)
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Job{}, fmt.Errorf("create job %q: %w", nj.Name, err)
