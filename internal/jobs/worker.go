@@ -361,15 +361,15 @@ func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
 // has already looked up by handle (nil: look them up here). A handle with
 // no asset (deleted since a schedule was made) is kept and fails when run,
 // so the counts stay true.
-func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]store.Asset) (iter.Seq[store.JobAsset], error) {
+func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error) {
 	if known == nil {
 		found, err := e.st.AssetsByHandles(ctx, co.Handle, slices.Compact(slices.Sorted(slices.Values(handles))))
 		if err != nil {
 			return nil, fmt.Errorf("export assets: %w", err)
 		}
-		known = make(map[string]store.Asset, len(found))
-		for _, a := range found {
-			known[a.Handle] = a
+		known = make(map[string]*store.Asset, len(found))
+		for i := range found {
+			known[found[i].Handle] = &found[i]
 		}
 	}
 	var req *render.Request
@@ -382,14 +382,14 @@ func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec Export
 	return func(yield func(store.JobAsset) bool) {
 		namer := export.NewNamer(co.RootPath, req, len(handles))
 		for _, h := range handles {
-			a, ok := known[h]
-			if !ok {
-				a = store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
+			a := known[h]
+			if a == nil {
+				a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
 			}
 			if !yield(store.JobAsset{
 				AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
 				FolderPath: export.RelativeFolder(a.FolderPath, co.RootPath), FileName: a.FileName,
-				OutputPath: namer.Name(a),
+				OutputPath: namer.Name(*a),
 			}) {
 				return
 			}

@@ -23,7 +23,7 @@ import (
 // JobEngine is what the job operations need of the job engine.
 type JobEngine interface {
 	SubmitExport(ctx context.Context, nj store.NewJob, spec jobs.ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error)
-	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]store.Asset) (iter.Seq[store.JobAsset], error)
+	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error)
 	AddSchedule(ctx context.Context, s store.Schedule, spec jobs.ScheduleSpec) (store.Schedule, error)
 	PauseJob(ctx context.Context, j store.Job) (bool, error)
 	ResumeJob(ctx context.Context, j store.Job) (bool, error)
@@ -144,7 +144,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 // validateExport checks an exportJob as SPEC §2 says, before anything is
 // queued; each fault names the field or every offending handle. It
 // returns the handles and the assets they name, looked up once.
-func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsapi.ExportJob) (jobs.ExportSpec, []string, map[string]store.Asset, error) {
+func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsapi.ExportJob) (jobs.ExportSpec, []string, map[string]*store.Asset, error) {
 	var handles []string
 	if x.AssetHandleArray != nil {
 		for _, h := range x.AssetHandleArray.Items {
@@ -201,9 +201,9 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 	if err != nil {
 		return spec, nil, nil, fmt.Errorf("submitJob: assets: %w", err)
 	}
-	byHandle := make(map[string]store.Asset, len(found))
-	for _, a := range found {
-		byHandle[a.Handle] = a
+	byHandle := make(map[string]*store.Asset, len(found))
+	for i := range found {
+		byHandle[found[i].Handle] = &found[i]
 	}
 	var bad []string
 	for _, h := range handles {

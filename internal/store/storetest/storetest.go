@@ -650,6 +650,7 @@ func testAssetsByHandles(t *testing.T, s store.Store) {
 		want []store.Asset
 	}{
 		{"input order", []string{a3.Handle, a1.Handle, a2.Handle}, []store.Asset{a3, a1, a2}},
+		{"creation order", []string{a1.Handle, a2.Handle, a3.Handle}, []store.Asset{a1, a2, a3}},
 		{"unknown omitted", []string{a2.Handle, "a|" + cid + "|999999", a1.Handle}, []store.Asset{a2, a1}},
 		{"foreign omitted", []string{theirs.Handle, a1.Handle, forged}, []store.Asset{a1}},
 		{"malformed omitted", append(slices.Clone(malformed), a3.Handle), []store.Asset{a3}},

@@ -741,7 +741,10 @@ func (c *Catalog) AssetsByHandles(ctx context.Context, companyHandle string, han
 			}
 		}
 	}
-	byHandle := make(map[string]store.Asset, len(ids))
+	// Each asset once in found; byHandle indexes it, so a large lookup
+	// holds one copy of every row until the result is built.
+	found := make([]store.Asset, 0, len(ids))
+	byHandle := make(map[string]int, len(ids))
 	for batch := range slices.Chunk(ids, assetLookupBatch) {
 		cond, arg := c.d.InInts("a.id", batch)
 		rows, err := c.query(ctx, c.db, `SELECT `+assetCols+assetFrom+` WHERE a.company_id = ? AND `+cond, cid, arg)
@@ -754,7 +757,8 @@ func (c *Catalog) AssetsByHandles(ctx context.Context, companyHandle string, han
 				rows.Close()
 				return nil, fmt.Errorf("assets of %q by handle: %w", companyHandle, err)
 			}
-			byHandle[a.Handle] = a
+			byHandle[a.Handle] = len(found)
+			found = append(found, a)
 		}
 		err = rows.Err()
 		rows.Close()
@@ -762,16 +766,23 @@ func (c *Catalog) AssetsByHandles(ctx context.Context, companyHandle string, han
 			return nil, fmt.Errorf("assets of %q by handle: %w", companyHandle, err)
 		}
 	}
-	n := 0
+	// Rows come back in the order of handles when each was named once
+	// (the database returns each batch in id order, which is often the
+	// caller's): then found is the answer, with no second copy.
+	n, inOrder := 0, true
 	for _, h := range handles {
-		if _, ok := byHandle[h]; ok {
+		if i, ok := byHandle[h]; ok {
+			inOrder = inOrder && i == n
 			n++
 		}
 	}
+	if inOrder && n == len(found) {
+		return found, nil
+	}
 	out := make([]store.Asset, 0, n)
 	for _, h := range handles {
-		if a, ok := byHandle[h]; ok {
-			out = append(out, a)
+		if i, ok := byHandle[h]; ok {
+			out = append(out, found[i])
 		}
 	}
 	return out, nil
