@@ -48,10 +48,13 @@ func Copy(ctx context.Context, from, to Place, report Mapping) error {
 	if err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
+	companyMap := map[string]string{}
 	for _, co := range companies {
-		if err := copyCompany(ctx, from, to, co, userMap, report); err != nil {
+		nco, err := copyCompany(ctx, from, to, co, userMap, report)
+		if err != nil {
 			return err
 		}
+		companyMap[co.Handle] = nco
 	}
 	for _, u := range users {
 		cos, err := from.Store.UserCompanies(ctx, u.Handle)
@@ -59,11 +62,7 @@ func Copy(ctx context.Context, from, to Place, report Mapping) error {
 			return fmt.Errorf("copy memberships of %s: %w", u.Email, err)
 		}
 		for _, co := range cos {
-			nco, err := to.Store.CompanyByName(ctx, co.Name)
-			if err != nil {
-				return fmt.Errorf("copy memberships of %s: %w", u.Email, err)
-			}
-			if err := to.Store.AddMembership(ctx, userMap[u.Handle], nco.Handle); err != nil {
+			if err := to.Store.AddMembership(ctx, userMap[u.Handle], companyMap[co.Handle]); err != nil {
 				return fmt.Errorf("copy memberships of %s: %w", u.Email, err)
 			}
 		}
@@ -71,29 +70,31 @@ func Copy(ctx context.Context, from, to Place, report Mapping) error {
 	return nil
 }
 
-func copyCompany(ctx context.Context, from, to Place, co store.Company, users map[string]string, report Mapping) error {
+// copyCompany copies one company with its folders, assets, sets and
+// formats, and returns its new handle.
+func copyCompany(ctx context.Context, from, to Place, co store.Company, users map[string]string, report Mapping) (string, error) {
 	nco, err := to.Store.CreateCompany(ctx, co.Name)
 	if err != nil {
-		return fmt.Errorf("copy company %s: %w", co.Name, err)
+		return "", fmt.Errorf("copy company %s: %w", co.Name, err)
 	}
 	report("company", co.Handle, nco.Handle)
 	folders, err := from.Store.ListFolders(ctx, co.Handle)
 	if err != nil {
-		return fmt.Errorf("copy folders of %s: %w", co.Name, err)
+		return "", fmt.Errorf("copy folders of %s: %w", co.Name, err)
 	}
 	folderMap := map[string]string{}
 	for _, f := range folders {
 		rel := strings.Trim(strings.TrimPrefix(f.Path, co.RootPath), "/")
 		nf, err := to.Store.EnsureFolder(ctx, nco.Handle, rel)
 		if err != nil {
-			return fmt.Errorf("copy folder %s: %w", f.Path, err)
+			return "", fmt.Errorf("copy folder %s: %w", f.Path, err)
 		}
 		folderMap[f.Handle] = nf.Handle
 		report("folder", f.Handle, nf.Handle)
 	}
 	assets, _, err := from.Store.SearchAssets(ctx, store.AssetQuery{CompanyHandle: co.Handle, IncludeSubfolders: true})
 	if err != nil {
-		return fmt.Errorf("copy assets of %s: %w", co.Name, err)
+		return "", fmt.Errorf("copy assets of %s: %w", co.Name, err)
 	}
 	assetMap := map[string]string{}
 	var sets []store.Asset
@@ -104,7 +105,7 @@ func copyCompany(ctx context.Context, from, to Place, co store.Company, users ma
 		}
 		key, err := copyFile(ctx, from.Blob, to.Blob, a)
 		if err != nil {
-			return err
+			return "", err
 		}
 		na, err := to.Store.CreateAsset(ctx, store.NewAsset{
 			CompanyHandle: nco.Handle, FolderHandle: folderMap[a.FolderHandle], Name: a.Name,
@@ -112,7 +113,7 @@ func copyCompany(ctx context.Context, from, to Place, co store.Company, users ma
 			StorageKey: key, Width: a.Width, Height: a.Height, CreatedBy: users[a.CreatedBy],
 		})
 		if err != nil {
-			return fmt.Errorf("copy asset %s: %w", a.Handle, err)
+			return "", fmt.Errorf("copy asset %s: %w", a.Handle, err)
 		}
 		assetMap[a.Handle] = na.Handle
 		report("asset", a.Handle, na.Handle)
@@ -120,7 +121,7 @@ func copyCompany(ctx context.Context, from, to Place, co store.Company, users ma
 	for _, set := range sets {
 		members, err := from.Store.SetMembers(ctx, co.Handle, set.Handle)
 		if err != nil {
-			return fmt.Errorf("copy set %s: %w", set.Handle, err)
+			return "", fmt.Errorf("copy set %s: %w", set.Handle, err)
 		}
 		var handles []string
 		for _, m := range members {
@@ -132,23 +133,23 @@ func copyCompany(ctx context.Context, from, to Place, co store.Company, users ma
 			Members: handles,
 		})
 		if err != nil {
-			return fmt.Errorf("copy set %s: %w", set.Handle, err)
+			return "", fmt.Errorf("copy set %s: %w", set.Handle, err)
 		}
 		assetMap[set.Handle] = na.Handle
 		report("asset", set.Handle, na.Handle)
 	}
 	formats, err := from.Store.ImageFormats(ctx, co.Handle)
 	if err != nil {
-		return fmt.Errorf("copy formats of %s: %w", co.Name, err)
+		return "", fmt.Errorf("copy formats of %s: %w", co.Name, err)
 	}
 	for _, f := range formats {
 		nf, err := to.Store.SaveImageFormat(ctx, store.ImageFormat{CompanyHandle: nco.Handle, Name: f.Name, URLModifier: f.URLModifier})
 		if err != nil {
-			return fmt.Errorf("copy format %s: %w", f.Name, err)
+			return "", fmt.Errorf("copy format %s: %w", f.Name, err)
 		}
 		report("format", f.Handle, nf.Handle)
 	}
-	return nil
+	return nco.Handle, nil
 }
 
 // copyFile copies an asset's original when the two places keep files

@@ -50,9 +50,9 @@ type File struct {
 // Import streams f to storage and records it as an asset. Nothing is left
 // behind when it fails: the blob is removed if the catalogue refuses it.
 func (im *Importer) Import(ctx context.Context, f File) (store.Asset, error) {
-	name := path.Base(f.FileName)
-	if name == "" || name == "." || name == "/" {
-		return store.Asset{}, fmt.Errorf("import: invalid file name %q", f.FileName)
+	name, err := baseName(f.FileName)
+	if err != nil {
+		return store.Asset{}, fmt.Errorf("import: %w", err)
 	}
 	folder, err := im.Store.EnsureFolder(ctx, f.CompanyHandle, strings.Trim(f.FolderPath, "/"))
 	if err != nil {
@@ -88,9 +88,9 @@ func (im *Importer) Import(ctx context.Context, f File) (store.Asset, error) {
 // catalogue points at the new one; when anything fails, the new one is,
 // and the asset is as it was.
 func (im *Importer) Replace(ctx context.Context, handle string, f File) (store.Asset, error) {
-	name := path.Base(f.FileName)
-	if name == "" || name == "." || name == "/" {
-		return store.Asset{}, fmt.Errorf("replace %s: invalid file name %q", handle, f.FileName)
+	name, err := baseName(f.FileName)
+	if err != nil {
+		return store.Asset{}, fmt.Errorf("replace %s: %w", handle, err)
 	}
 	file, err := im.put(ctx, f.CompanyHandle, name, f.Body)
 	if err != nil {
@@ -105,6 +105,15 @@ func (im *Importer) Replace(ctx context.Context, handle string, f File) (store.A
 	// failing does not undo the replacement.
 	_ = im.Blob.Delete(context.WithoutCancel(ctx), before.StorageKey)
 	return after, nil
+}
+
+// baseName is the file name an asset takes from a file's name.
+func baseName(fileName string) (string, error) {
+	name := path.Base(fileName)
+	if name == "" || name == "." || name == "/" {
+		return "", fmt.Errorf("invalid file name %q", fileName)
+	}
+	return name, nil
 }
 
 // put streams body to a new blob under the company, hashing and typing it

@@ -37,21 +37,11 @@ func Convertible(assetType string) bool {
 	return false
 }
 
-// OutputPaths names the files of a job: each asset's folder path (relative
-// to the company root) and file name, with the extension of the format
-// written for a conversion (req nil for fmt=orig). Names stay unique
-// within the job: a second "a.jpg" in the same folder becomes "a-2.jpg".
-func OutputPaths(assets []store.Asset, companyRoot string, req *render.Request) []string {
-	n := NewNamer(companyRoot, req, len(assets))
-	out := make([]string, len(assets))
-	for i, a := range assets {
-		out[i] = n.Name(a)
-	}
-	return out
-}
-
-// Namer names a job's files one asset at a time, as OutputPaths does, so
-// a caller that builds its own records needs no slice of assets.
+// Namer names the files of a job, one asset at a time in job order: each
+// asset's folder path (relative to the company root) and file name, with
+// the extension of the format written for a conversion (req nil for
+// fmt=orig). Names stay unique within the job: a second "a.jpg" in the
+// same folder becomes "a-2.jpg".
 type Namer struct {
 	root  string
 	req   *render.Request

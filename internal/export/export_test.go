@@ -10,7 +10,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
-func TestOutputPaths(t *testing.T) {
+func TestNamer(t *testing.T) {
 	assets := []store.Asset{
 		{FolderPath: "Acme/", FileName: "fileToExport.jpg", Type: "Image"},
 		{FolderPath: "Acme/shoes/", FileName: "boot.png", Type: "Image"},
@@ -32,7 +32,12 @@ func TestOutputPaths(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, OutputPaths(assets, "Acme/", tc.req))
+			n := NewNamer("Acme/", tc.req, len(assets))
+			var got []string
+			for _, a := range assets {
+				got = append(got, n.Name(a))
+			}
+			assert.Equal(t, tc.want, got)
 		})
 	}
 }

@@ -355,6 +355,21 @@ func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
 	return out
 }
 
+// AssetsByHandle looks each distinct handle of an export up once (an array
+// may name an asset many times) and indexes the company's assets found by
+// handle; unknown and foreign handles are absent.
+func AssetsByHandle(ctx context.Context, st store.Catalog, companyHandle string, handles []string) (map[string]*store.Asset, error) {
+	found, err := st.AssetsByHandles(ctx, companyHandle, slices.Compact(slices.Sorted(slices.Values(handles))))
+	if err != nil {
+		return nil, err
+	}
+	byHandle := make(map[string]*store.Asset, len(found))
+	for i := range found {
+		byHandle[found[i].Handle] = &found[i]
+	}
+	return byHandle, nil
+}
+
 // ExportAssets describes the job assets of an export: one per handle, in
 // order, named as SPEC §2 says, made as SubmitExport consumes them (once)
 // so that a large job never holds them all. known holds assets the caller
@@ -363,13 +378,9 @@ func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
 // so the counts stay true.
 func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error) {
 	if known == nil {
-		found, err := e.st.AssetsByHandles(ctx, co.Handle, slices.Compact(slices.Sorted(slices.Values(handles))))
-		if err != nil {
+		var err error
+		if known, err = AssetsByHandle(ctx, e.st, co.Handle, handles); err != nil {
 			return nil, fmt.Errorf("export assets: %w", err)
-		}
-		known = make(map[string]*store.Asset, len(found))
-		for i := range found {
-			known[found[i].Handle] = &found[i]
 		}
 	}
 	var req *render.Request

@@ -196,14 +196,9 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 			return spec, nil, nil, err
 		}
 	}
-	// Each distinct handle once: an array may name an asset many times.
-	found, err := s.store.AssetsByHandles(ctx, co.Handle, slices.Compact(slices.Sorted(slices.Values(handles))))
+	byHandle, err := jobs.AssetsByHandle(ctx, s.store, co.Handle, handles)
 	if err != nil {
 		return spec, nil, nil, fmt.Errorf("submitJob: assets: %w", err)
-	}
-	byHandle := make(map[string]*store.Asset, len(found))
-	for i := range found {
-		byHandle[found[i].Handle] = &found[i]
 	}
 	var bad []string
 	for _, h := range handles {

@@ -148,15 +148,11 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
-	var src io.Reader = r.Body
-	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
-		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit+1))
-		if err != nil {
-			return nil, Errorf(CodeInvalidXML, "request body is not valid gzip: %v", err)
-		}
-		defer zr.Close()
-		src = zr
+	src, f := DecodeBody(r, io.LimitReader(r.Body, limit+1))
+	if f != nil {
+		return nil, f
 	}
+	defer src.Close()
 	body, err := io.ReadAll(io.LimitReader(src, limit+1))
 	if err != nil {
 		return nil, Errorf(CodeInvalidXML, "request body could not be read (truncated?): %v", err)
@@ -187,11 +183,41 @@ func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, t Transport
 	h.write(w, r, t, req, status, EncodeFault(t, f))
 }
 
+// DecodeBody returns wire, r's body as read, decoded as r's
+// Content-Encoding declares it: gunzipped for gzip, as it is otherwise.
+// The UploadFile servlet reads its bodies through it too. Close the result.
+func DecodeBody(r *http.Request, wire io.Reader) (io.ReadCloser, *Fault) {
+	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
+		return io.NopCloser(wire), nil
+	}
+	zr, err := gzip.NewReader(wire)
+	if err != nil {
+		return nil, Errorf(CodeInvalidXML, "request body is not valid gzip: %v", err)
+	}
+	return zr, nil
+}
+
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, t Transport, req *Request, status int, body []byte) {
+	var gzipResponse *bool
+	if req != nil {
+		gzipResponse = req.Auth.GzipResponse
+	}
+	WriteResponse(w, r, t, status, body, gzipResponse)
+}
+
+// WriteResponse writes an answer of transport t: body with status, gzipped
+// as the authHeader's gzipResponse says (true forces gzip, false forbids
+// it), else as the request's Accept-Encoding asks (SPEC §7). The UploadFile
+// servlet answers through it too.
+func WriteResponse(w http.ResponseWriter, r *http.Request, t Transport, status int, body []byte, gzipResponse *bool) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", ContentType(t))
 	hdr.Add("Vary", "Accept-Encoding")
-	if wantsGzip(r, req) {
+	gz := AcceptsGzip(r.Header.Values("Accept-Encoding"))
+	if gzipResponse != nil {
+		gz = *gzipResponse
+	}
+	if gz {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
 		_, _ = zw.Write(body)
@@ -202,15 +228,6 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, t Transport, req
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// wantsGzip: gzipResponse=true forces gzip, false forbids it, absent leaves
-// it to Accept-Encoding (SPEC §7).
-func wantsGzip(r *http.Request, req *Request) bool {
-	if req != nil && req.Auth.GzipResponse != nil {
-		return *req.Auth.GzipResponse
-	}
-	return AcceptsGzip(r.Header.Values("Accept-Encoding"))
 }
 
 // AcceptsGzip reads Accept-Encoding values: gzip (or x-gzip, or *) with a

@@ -2,7 +2,6 @@ package upload
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"path"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -216,15 +214,11 @@ func (u *post) serve() (*uploadPostReturn, *soap.Fault) {
 	if boundary == "" || len(boundary) > 70 {
 		return nil, soap.Errorf(soap.CodeInvalidXML, "Content-Type %q: a multipart boundary of 1 to 70 characters is required", ct)
 	}
-	var src io.Reader = r.Body
-	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, soap.Errorf(soap.CodeInvalidXML, "request body is not valid gzip: %v", err)
-		}
-		defer zr.Close()
-		src = zr
+	src, f := soap.DecodeBody(r, r.Body)
+	if f != nil {
+		return nil, f
 	}
+	defer src.Close()
 	u.body = newTracker(src, boundary)
 	mr := multipart.NewReader(u.body, boundary)
 	for {
@@ -799,22 +793,9 @@ func (u *post) namespace() string {
 // write sends a bare XML body, gzipped as the authHeader's gzipResponse or
 // else Accept-Encoding asks (SPEC §7).
 func (u *post) write(w http.ResponseWriter, status int, body []byte) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", soap.ContentType(soap.Bare))
-	hdr.Add("Vary", "Accept-Encoding")
-	gz := soap.AcceptsGzip(u.hr.Header.Values("Accept-Encoding"))
-	if u.auth != nil && u.auth.GzipResponse != nil {
-		gz = *u.auth.GzipResponse
+	var gzipResponse *bool
+	if u.auth != nil {
+		gzipResponse = u.auth.GzipResponse
 	}
-	if gz {
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		body = buf.Bytes()
-		hdr.Set("Content-Encoding", "gzip")
-	}
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	soap.WriteResponse(w, u.hr, soap.Bare, status, body, gzipResponse)
 }

@@ -180,18 +180,9 @@ func (j *Jobs) lockJob(ctx context.Context, tx *sql.Tx, cid, id int64) (total in
 	return total, state, nil
 }
 
-// checkPending refuses assets given with an outcome: assets are added
-// pending, and only FinishJobAsset records an outcome, so the job's counts
-// are always those of its finished assets.
-func checkPending(assets []store.JobAsset) error {
-	for i, a := range assets {
-		if err := checkPendingAsset(i, a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
+// checkPendingAsset refuses an asset given with an outcome: assets are
+// added pending, and only FinishJobAsset records an outcome, so the job's
+// counts are always those of its finished assets.
 func checkPendingAsset(i int, a store.JobAsset) error {
 	if a.Outcome != store.OutcomePending {
 		return fmt.Errorf("asset %d (%s): outcome %q: assets are added pending; FinishJobAsset records outcomes",
@@ -211,7 +202,8 @@ const jobAssetInsertCols = `job_id, seq, asset_handle, asset_name, asset_type, f
 // 65535), and a job of 10,000 assets takes 20 statements, not 10,000.
 const jobAssetBatch = 500
 
-// insertJobAssets inserts assets as seq first, first+1, …, pending.
+// insertJobAssets inserts assets as seq first, first+1, …, each checked
+// to be pending.
 func (j *Jobs) insertJobAssets(ctx context.Context, tx *sql.Tx, jobID int64, first int, assets []store.JobAsset) error {
 	_, err := j.insertJobAssetSeq(ctx, tx, jobID, first, slices.Values(assets))
 	return err
@@ -266,9 +258,6 @@ func (j *Jobs) insertJobAssetSeq(ctx context.Context, tx *sql.Tx, jobID int64, f
 // CreateJob inserts a job and its assets, pending, as seq 0..n-1, in one
 // transaction. A job created Running (an upload) has started.
 func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.JobAsset) (store.Job, error) {
-	if err := checkPending(assets); err != nil {
-		return store.Job{}, fmt.Errorf("create job %q: %w", nj.Name, err)
-	}
 	return j.CreateJobFrom(ctx, nj, len(assets), slices.Values(assets))
 }
 
@@ -456,9 +445,6 @@ func (j *Jobs) SetJobState(ctx context.Context, handle string, from []string, to
 // row is locked while its total is read and raised, so concurrent callers
 // get distinct Seq values.
 func (j *Jobs) AddJobAssets(ctx context.Context, handle string, assets []store.JobAsset) ([]store.JobAsset, error) {
-	if err := checkPending(assets); err != nil {
-		return nil, fmt.Errorf("add assets to job %q: %w", handle, err)
-	}
 	cid, id, ok := parseJob(handle)
 	if !ok {
 		return nil, notFound("job", handle)
