@@ -66,3 +66,7 @@ func newRoleTable() roleTable {
 }
 
 func (t roleTable) allows(op, role string) bool { return t[op][role] }
+
+// Allows reports whether role may call operation, by the role table: the
+// Jobs page asks it before offering or applying a job operation.
+func (s *Service) Allows(operation, role string) bool { return s.roles.allows(operation, role) }
