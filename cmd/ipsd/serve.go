@@ -129,6 +129,7 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob")
 	maxUpload := fs.Int64("max-upload-bytes", int64(envInt("IPSD_MAX_UPLOAD_BYTES", 0)), "largest file of an UploadFile POST (0: 2 GiB)")
 	uploadTimeout := fs.Duration("upload-timeout", envDuration("IPSD_UPLOAD_TIMEOUT", 0), "an upload job with no POST for this long ends (0: 30m)")
+	sessionTTL := fs.Duration("web-session-ttl", envDuration("IPSD_WEB_SESSION_TTL", 0), "how long a sign-in to the Jobs page lasts (0: 12h)")
 	ef := addEngineFlags(fs, -1)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -140,7 +141,7 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	cfg := app.Config{
 		DataDir: g.dataDir, DatabaseURL: g.databaseURL,
 		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
-		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout,
+		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout, WebSessionTTL: *sessionTTL,
 	}
 	if err := ef.apply(&cfg, *addr, log); err != nil {
 		return err
@@ -170,6 +171,7 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	}
 	log.Info("serving", "url", fmt.Sprintf("%s://%s/scene7/services/IpsApiService", scheme, ln.Addr()), "workers", cfg.Workers)
 	fmt.Fprintf(stdout, "IPS endpoint: %s://%s/scene7/services/IpsApiService\n", scheme, ln.Addr())
+	fmt.Fprintf(stdout, "Jobs page: %s://%s/jobs\n", scheme, ln.Addr())
 
 	errc := make(chan error, 1)
 	go func() {

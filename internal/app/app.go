@@ -76,6 +76,8 @@ type Config struct {
 	// Render configures the renderer; ICC profiles are added from
 	// DataDir/icc.
 	Render render.Config
+	// WebSessionTTL is how long a sign-in to the Jobs page lasts (0: 12h).
+	WebSessionTTL time.Duration
 }
 
 // App is a running IPS Export.
@@ -144,6 +146,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			return err == nil
 		},
 	}
+	pages, err := jobsPage(cfg, st, svc, engine, signer.Key, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	schemaSet := ipsapi.NewSchemas()
 	h := server.New(server.Config{
 		Dispatcher:         svc,
@@ -170,6 +177,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			// A GET gets the IPS fault, not the mux's 405.
 			mux.Handle("POST "+upload.Path, uploads)
 			mux.Handle("GET "+upload.Path, uploads)
+			pages.Routes(mux)
 		},
 	})
 	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h, dataDir: cfg.DataDir}, nil
