@@ -10,10 +10,11 @@ FUZZTIME ?= 10s
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 # libvips for rendering (cgo); the rest are the real peers the tests talk to:
-# PostgreSQL, SOAP toolkits (zeep, PHP SoapClient), xmllint.
+# PostgreSQL, SOAP toolkits (zeep, PHP SoapClient), xmllint, and Chromium
+# for the Jobs page's browser test (driven by chromedp).
 # Never nodejs/npm from Debian: it would replace the machine's Node 20.
 RUN_PACKAGES := libvips-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils
+TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils chromium
 # `make bench` compares against the vips CLI; cp, sha256sum and xargs are
 # in every Debian. The load and timing are done by cmd/ipsbench itself.
 BENCH_PACKAGES := $(RUN_PACKAGES) libvips-tools
