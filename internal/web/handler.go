@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -39,14 +40,22 @@ const maxFormBytes = 64 << 10
 const securityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// notices are the messages a redirect after an operation may ask for, by
+// notice is the message a redirect after an operation may ask for, by
 // name: a fixed set, so a link cannot put words on the page.
-var notices = map[string]string{
-	"pause":   "Pause requested: the job holds after the asset in hand.",
-	"resume":  "Job resumed.",
-	"stop":    "Stop requested: the job ends after the asset in hand, keeping what is done.",
-	"delete":  "Job deleted.",
-	"signout": "You have signed out.",
+func notice(name string) string {
+	switch name {
+	case "pause":
+		return "Pause requested: the job holds after the asset in hand."
+	case "resume":
+		return "Job resumed."
+	case "stop":
+		return "Stop requested: the job ends after the asset in hand, keeping what is done."
+	case "delete":
+		return "Job deleted."
+	case "signout":
+		return "You have signed out."
+	}
+	return ""
 }
 
 // Handler serves the Jobs page.
@@ -234,7 +243,7 @@ func safeNext(next string) string {
 	u, err := url.Parse(next)
 	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || u.User != nil ||
 		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
-		(u.Path != PathJobs && !strings.HasPrefix(u.Path, PathJobs+"/")) ||
+		path.Clean(u.Path) != u.Path || (u.Path != PathJobs && !strings.HasPrefix(u.Path, PathJobs+"/")) ||
 		u.Path == PathSignIn || u.Path == PathSignOut {
 		return PathJobs
 	}
@@ -246,12 +255,12 @@ func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	h.renderSignIn(w, r, http.StatusOK, "", r.URL.Query().Get("next"), notices[r.URL.Query().Get("done")], "")
+	h.renderSignIn(w, r, http.StatusOK, "", r.URL.Query().Get("next"), notice(r.URL.Query().Get("done")), "")
 }
 
 // renderSignIn shows the form with the CSRF token of the visitor's
 // pre-sign-in session, making one when they have none.
-func (h *Handler) renderSignIn(w http.ResponseWriter, r *http.Request, status int, email, next, notice, problem string) {
+func (h *Handler) renderSignIn(w http.ResponseWriter, r *http.Request, status int, email, next, note, problem string) {
 	now := h.cfg.Now()
 	s, err := h.keys.readSession(r, now)
 	if err != nil || s.User != "" {
@@ -263,7 +272,7 @@ func (h *Handler) renderSignIn(w http.ResponseWriter, r *http.Request, status in
 	}
 	h.render(w, r, status, "login", &pageData{
 		Title: "Sign in", CSRF: h.keys.csrfToken(s), Email: email, Next: safeNext(next),
-		Notice: notice, Error: problem,
+		Notice: note, Error: problem,
 	})
 }
 
@@ -320,7 +329,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, s session, u User
 	}
 	d := h.signedInData(s, u, "Jobs")
 	d.List, d.ShowCompany = &list, list.Companies > 1
-	d.Notice = notices[r.URL.Query().Get("done")]
+	d.Notice = notice(r.URL.Query().Get("done"))
 	d.Live = len(list.Active) > 0
 	d.Page = page
 	if page > 1 {
@@ -352,7 +361,7 @@ func (h *Handler) showJob(w http.ResponseWriter, r *http.Request, s session, u U
 	d.Live = j.Live()
 	d.Error = problem
 	if problem == "" {
-		d.Notice = notices[r.URL.Query().Get("done")]
+		d.Notice = notice(r.URL.Query().Get("done"))
 	}
 	d.Page, d.Pages = page, max((j.TotalDetails+per-1)/per, 1)
 	base := jobURL(j.Handle)

@@ -442,7 +442,8 @@ func TestSafeNext(t *testing.T) {
 		"//evil.test/jobs":          "/jobs",
 		"/\\evil.test":              "/jobs",
 		"/jobs/login":               "/jobs",
-		"/jobs/../scene7":           "/jobs/../scene7",
+		"/jobs/../scene7":           "/jobs",
+		"/jobs/./x":                 "/jobs",
 		"javascript:alert(1)":       "/jobs",
 		"/jobs/x\r\nSet-Cookie: a=": "/jobs",
 	} {
