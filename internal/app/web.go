@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 
-	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/service"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -16,7 +15,7 @@ import (
 )
 
 // jobsPage builds the Jobs page over the service, store and engine.
-func jobsPage(cfg Config, st store.Store, svc *service.Service, engine *jobs.Engine, key []byte, log *slog.Logger) (*web.Handler, error) {
+func jobsPage(cfg Config, st store.Store, svc *service.Service, engine webEngine, key []byte, log *slog.Logger) (*web.Handler, error) {
 	b := webBackend{st: st, svc: svc, engine: engine}
 	return web.New(web.Config{
 		Auth: b, Jobs: b, Key: key, SessionTTL: cfg.WebSessionTTL,
@@ -31,7 +30,18 @@ func jobsPage(cfg Config, st store.Store, svc *service.Service, engine *jobs.Eng
 type webBackend struct {
 	st     store.Store
 	svc    *service.Service
-	engine *jobs.Engine
+	engine webEngine
+}
+
+// webEngine is what the page needs of the job engine (*jobs.Engine): its
+// operations, with their state rules, and its signed links.
+type webEngine interface {
+	PauseJob(ctx context.Context, j store.Job) (bool, error)
+	ResumeJob(ctx context.Context, j store.Job) (bool, error)
+	StopJob(ctx context.Context, j store.Job) (bool, error)
+	DeleteJob(ctx context.Context, j store.Job) error
+	ArchiveURL(base string, j store.Job) string
+	FileURL(base string, j store.Job, path string) string
 }
 
 // The IPS operations whose roles decide what the page shows and does.

@@ -93,6 +93,9 @@ func TestJobsPageRules(t *testing.T) {
 	status, _, resp := e.post(soapPath, soapCall(authU("alice@acme.test"), `<submitJobParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle><jobName>later-job</jobName><execTime>2099-01-01T00:00:00Z</execTime><exportJob><assetHandleArray><items>`+hero+`</items></assetHandleArray><fmt>orig</fmt></exportJob></submitJobParam>`), nil)
 	require.Equal(t, 200, status, resp)
 	later := parseBlind(t, body(t, resp)).text("jobHandle")
+	status, _, resp = e.post(soapPath, soapCall(authU("alice@acme.test"), `<submitJobParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle><jobName>nightly-job</jobName><execSchedule>0 0 2 * * ?</execSchedule><exportJob><assetHandleArray><items>`+hero+`</items></assetHandleArray><fmt>orig</fmt></exportJob></submitJobParam>`), nil)
+	require.Equal(t, 200, status, resp)
+	recurring := parseBlind(t, body(t, resp)).text("jobHandle")
 	status, _, resp = e.post(soapPath, exportEnvelope("bob@globex.test", e.globex.Handle, "globex-job", []string{e.globexAsset.Handle}, `<fmt>orig</fmt>`), nil)
 	require.Equal(t, 200, status, resp)
 	globexJob := parseBlind(t, body(t, resp)).text("jobHandle")
@@ -109,7 +112,7 @@ func TestJobsPageRules(t *testing.T) {
 			user        string
 			shows, hide []string
 		}{
-			{"alice@acme.test", []string{"done-job", "later-job", `id="scheduled"`}, []string{"globex-job", "<th>Company</th>"}},
+			{"alice@acme.test", []string{"done-job", "later-job", "nightly-job", "0 0 2 * * ?", `id="scheduled"`}, []string{"globex-job", "<th>Company</th>"}},
 			{"bob@globex.test", []string{"globex-job"}, []string{"done-job", "later-job"}},
 			{"root@ips.test", []string{"done-job", "later-job", "globex-job", "<th>Company</th>"}, nil},
 			// ImagePortalUser may not call getScheduledJobs.
@@ -135,6 +138,8 @@ func TestJobsPageRules(t *testing.T) {
 		status2, _, unknown := alice.get(jobPath("j|2|999"))
 		assert.Equal(t, 404, status2)
 		assert.Equal(t, unknown, theirs, "the two answers are the same")
+		status, _, _ = alice.get("/jobs/not-a-handle")
+		assert.Equal(t, 404, status)
 		assert.NotContains(t, theirs, "globex")
 		for _, action := range []string{"pause", "resume", "stop", "delete"} {
 			status, _, _ := alice.post(jobPath(globexJob)+"/"+action, url.Values{"csrf": {alice.token("/jobs")}})
@@ -193,6 +198,20 @@ func TestJobsPageRules(t *testing.T) {
 		assert.Equal(t, "/jobs?done=delete", hdr.Get("Location"))
 		status, _, _ = alice.get(jobPath(later))
 		assert.Equal(t, 404, status, "deleted")
+	})
+
+	t.Run("a recurring schedule is deleted from the list", func(t *testing.T) {
+		alice, bob := clients["alice@acme.test"], clients["bob@globex.test"]
+		status, _, _ := bob.post(jobPath(recurring)+"/delete", url.Values{"csrf": {bob.token("/jobs")}})
+		assert.Equal(t, 404, status, "not another company's")
+		_, _, page := alice.get("/jobs")
+		require.Contains(t, page, `action="`+jobPath(recurring)+`/delete"`)
+		status, hdr, _ := alice.post(jobPath(recurring)+"/delete", url.Values{"csrf": {alice.token("/jobs")}})
+		require.Equal(t, 303, status)
+		assert.Equal(t, "/jobs?done=delete", hdr.Get("Location"))
+		_, _, page = alice.get("/jobs?done=delete")
+		assert.NotContains(t, page, "nightly-job")
+		assert.Contains(t, page, "Job deleted.")
 	})
 
 	t.Run("a password change ends sessions", func(t *testing.T) {
