@@ -1106,7 +1106,7 @@ func (j *job) outputColour(x vimg) (vimg, error) {
 	pt := req.outPixelType()
 	var prof *iccProfile
 	if req.icc != nil {
-		prof = j.r.profiles[strings.ToLower(req.icc.name)]
+		prof = j.r.profile(req.icc.name)
 		if prof == nil {
 			j.warn("icc", fmt.Sprintf("unknown ICC profile %q; converted to the default %s profile", req.icc.name, pt))
 		}
@@ -1175,8 +1175,8 @@ func (j *job) metadata(x vimg) (vimg, error) {
 	var profile []byte
 	if req.iccEmbed && j.fi.embedICC {
 		switch {
-		case req.icc != nil && j.r.profiles[strings.ToLower(req.icc.name)] != nil:
-			profile = j.r.profiles[strings.ToLower(req.icc.name)].data
+		case req.icc != nil && j.r.profile(req.icc.name) != nil:
+			profile = j.r.profile(req.icc.name).data
 		case x.interp() == interpCMYK:
 			profile = j.r.cmyk
 		case !j.gray:
