@@ -12,12 +12,14 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
+	"time"
 
 	"github.com/h2non/bimg"
 )
@@ -55,6 +57,15 @@ type Config struct {
 	// DefaultICCDir.
 	ICCDir string
 
+	// RasterDPI is the resolution PDF, Illustrator and PostScript sources
+	// are rasterised at (0: DefaultRasterDPI; at most MaxRasterDPI).
+	RasterDPI float64
+	// RasterTimeout bounds one Ghostscript run for a PostScript source
+	// (0: DefaultRasterTimeout). Ghostscript is the "gs" on PATH unless
+	// Ghostscript names another.
+	RasterTimeout time.Duration
+	Ghostscript   string
+
 	// Concurrency is the number of libvips worker threads per render
 	// (process-wide). 0 keeps what bimg's init chose: 1, unless the
 	// VIPS_CONCURRENCY environment variable says otherwise. One thread per
@@ -79,6 +90,10 @@ type Renderer struct {
 	files      []*os.File             // in-memory profile files (iccnames.go)
 	srgb, cmyk []byte                 // libvips built-in profiles, for iccEmbed
 	log        *slog.Logger
+
+	rasterDPI     float64
+	rasterTimeout time.Duration
+	ghostscript   string
 }
 
 // New returns a Renderer and applies the process-wide libvips settings:
@@ -105,6 +120,12 @@ func New(cfg Config) (*Renderer, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	r.rasterDPI = cmp.Or(cfg.RasterDPI, DefaultRasterDPI)
+	if !(r.rasterDPI > 0 && r.rasterDPI <= MaxRasterDPI) {
+		return nil, fmt.Errorf("render: raster resolution %g dpi: must be above 0 and at most %d", cfg.RasterDPI, MaxRasterDPI)
+	}
+	r.rasterTimeout = cmp.Or(cfg.RasterTimeout, DefaultRasterTimeout)
+	r.ghostscript = cmp.Or(cfg.Ghostscript, "gs")
 	arenas := cfg.MallocArenaMax
 	if arenas == 0 {
 		arenas = defaultArenaMax
@@ -153,7 +174,7 @@ var (
 	// is truncated or corrupt. The asset fails.
 	ErrCorruptSource = errors.New("source image is corrupt or truncated")
 	// ErrUnsupportedFormat: fmt= names a format this server does not write
-	// (pdf, eps, swf*, jpegxr*, f4m, m3u8).
+	// (swf*, jpegxr*, f4m, m3u8).
 	ErrUnsupportedFormat = errors.New("output format not supported")
 	// ErrInputTooLarge: the source is above Config.MaxInputPixels.
 	ErrInputTooLarge = errors.New("input image too large")
