@@ -3,8 +3,8 @@ package render
 import (
 	"bufio"
 	"bytes"
-	"encoding/ascii85"
 	"context"
+	"encoding/ascii85"
 	"os"
 	"os/exec"
 	"path/filepath"
