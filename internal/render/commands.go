@@ -68,7 +68,7 @@ var commandTable = []command{
 	{name: "fmt", status: rendered, note: "Format, pixel type and compression; pdf and eps are written around the image; swf*, jpegxr*, f4m, m3u8 parse but each asset fails naming the format.", parse: parseFmt},
 	{name: "hei", status: rendered, note: "View height; the aspect ratio is kept; enlarges when no fit= is given.", parse: parseSize(func(r *Request) *int { return &r.hei })},
 	{name: "hide", status: rendered, note: "hide=0 is the default; hide=1 on layer 0 is accepted with a warning and not rendered.", parse: parseHide},
-	{name: "icc", status: rendered, note: "Output profile from the registry (built-in sRGB) with intent and black-point compensation; unknown names warn; dither is not available.", parse: parseICC},
+	{name: "icc", status: rendered, note: "Output profile: the standard names (mapped to the closest free profile, docs/formats.md) or a registered one, with intent and black-point compensation; unknown names warn; dither is not available.", parse: parseICC},
 	{name: "iccEmbed", status: rendered, note: "Embeds the output profile in JPEG, PNG, TIFF and EPS, and an RGB one in PDF (as its output intent).", parse: parseFlag(func(r *Request) *bool { return &r.iccEmbed })},
 	{name: "id", status: noEffect, note: "Cache-busting version; ignored by Image Serving itself."},
 	{name: "imageSet", status: noEffect, note: "Used only by req=set responses."},

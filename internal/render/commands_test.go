@@ -191,8 +191,8 @@ const commandsDecisions = `
   wid/hei/scl/fit/align, rect; then op_sharpen, op_usm, op_usmR; then alpha flattening on bgc,
   the output pixel type or icc= profile, metadata, encoding.
 - EXIF orientation is applied (the reference is silent; uploads to Scene7 were normalised).
-- PDF, Illustrator and PostScript sources: the first page, rasterised at 150 dpi (Scene7's
-  upload default; ` + "`--rasterize-dpi`" + `); a source with more pages converts with a warning.
+- PDF, Illustrator and PostScript sources: the first page, rasterised at 150 dpi
+  (` + "`--rasterize-dpi`" + `; the reference gives no default); a source with more pages converts with a warning.
 - Colour: sources are converted to sRGB through their embedded profile (perceptual intent,
   black-point compensation: Adobe's template values); CMYK without a profile through libvips'
   built-in CMYK profile; gray stays gray until an RGB operation or the output needs RGB.

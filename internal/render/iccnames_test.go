@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/url"
 	"os"
@@ -172,4 +173,30 @@ func TestMatrixProfileHeader(t *testing.T) {
 		assert.Equal(t, len(b), int(uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3])), "declared size")
 		assert.Equal(t, b, matrixProfile(*s.space), "deterministic")
 	}
+}
+
+// TestICCNamesDoc keeps the README's table of standard profile names in
+// step with standardICCs.
+func TestICCNamesDoc(t *testing.T) {
+	const begin, end = "<!-- icc:begin -->\n", "<!-- icc:end -->"
+	var b strings.Builder
+	b.WriteString("| `icc=` | also accepted | profile used | how close |\n|---|---|---|---|\n")
+	for _, s := range standardICCs {
+		var also []string
+		for _, n := range s.names[1:] {
+			also = append(also, "`"+n+"`")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.names[0], strings.Join(also, ", "), s.used, s.closeness)
+	}
+	section := b.String()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	i, j := strings.Index(string(readme), begin), strings.Index(string(readme), end)
+	require.True(t, i >= 0 && j > i, "README.md has no icc markers")
+	if os.Getenv("UPDATE_COMMANDS_MD") != "" {
+		readme = []byte(string(readme[:i+len(begin)]) + section + string(readme[j:]))
+		require.NoError(t, os.WriteFile("../../README.md", readme, 0o644))
+		j = strings.Index(string(readme), end)
+	}
+	assert.Equal(t, section, string(readme[i+len(begin):j]), "README.md's ICC table is stale: UPDATE_COMMANDS_MD=1 go test -run 'TestCommandsDoc|TestICCNamesDoc' ./internal/render/")
 }

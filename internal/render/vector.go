@@ -28,9 +28,8 @@ import (
 // run as a subprocess. The first page is converted, at Config.RasterDPI.
 
 const (
-	// DefaultRasterDPI is the resolution vector sources are rasterised at:
-	// the default resolution of Scene7's PDF, Illustrator and PostScript
-	// upload options.
+	// DefaultRasterDPI is the resolution vector sources are rasterised at
+	// (docs/formats.md, "Resolution": the reference gives no default).
 	DefaultRasterDPI = 150
 	// MaxRasterDPI bounds Config.RasterDPI.
 	MaxRasterDPI = 2400
