@@ -9,12 +9,15 @@ ADDR ?= 127.0.0.1:8080
 FUZZTIME ?= 10s
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-# libvips for rendering (cgo); the rest are the real peers the tests talk to:
-# PostgreSQL, SOAP toolkits (zeep, PHP SoapClient), xmllint, and Chromium
-# for the Jobs page's browser test (driven by chromedp).
+# libvips for rendering (cgo); icc-profiles-free and Ghostscript's profiles
+# (libgs-common) back the standard icc= names; ghostscript rasterises EPS
+# and PostScript sources. The rest are the real peers the tests talk to:
+# PostgreSQL, SOAP toolkits (zeep, PHP SoapClient), xmllint, poppler's
+# pdftoppm, which decodes the PDFs we write, and Chromium for the Jobs
+# page's browser test (driven by chromedp).
 # Never nodejs/npm from Debian: it would replace the machine's Node 20.
-RUN_PACKAGES := libvips-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils chromium
+RUN_PACKAGES := libvips-dev pkg-config icc-profiles-free ghostscript
+TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils poppler-utils chromium
 # `make bench` compares against the vips CLI; cp, sha256sum and xargs are
 # in every Debian. The load and timing are done by cmd/ipsbench itself.
 BENCH_PACKAGES := $(RUN_PACKAGES) libvips-tools

@@ -18,6 +18,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
+	"github.com/ipsexport/ipsd/internal/render"
 )
 
 // engineFlags are the settings `serve` and `worker` share.
@@ -36,6 +37,8 @@ type engineFlags struct {
 	smtpTLS      *string
 	timeZone     *string
 	maxInPixels  *int64
+	rasterDPI    *int
+	rasterTime   *time.Duration
 	maxOutSide   *int
 	logJSON      *bool
 	s3Endpoint   *string
@@ -62,6 +65,8 @@ func addEngineFlags(fs *flag.FlagSet, defaultWorkers int) *engineFlags {
 		timeZone:     fs.String("time-zone", envOr("IPSD_TIME_ZONE", "Local"), "time zone of execSchedule"),
 		maxInPixels:  fs.Int64("max-input-pixels", int64(envInt("IPSD_MAX_INPUT_PIXELS", 0)), "largest source image in pixels (0: 100 megapixels)"),
 		maxOutSide:   fs.Int("max-output-side", envInt("IPSD_MAX_OUTPUT_SIDE", 0), "largest output width or height (0: 16384)"),
+		rasterDPI:    fs.Int("rasterize-dpi", envInt("IPSD_RASTERIZE_DPI", 0), "resolution PDF, Illustrator and PostScript sources are converted at (0: 150)"),
+		rasterTime:   fs.Duration("rasterize-timeout", envDuration("IPSD_RASTERIZE_TIMEOUT", 0), "longest Ghostscript may take to rasterise one PostScript source (0: 1m)"),
 		logJSON:      fs.Bool("log-json", false, "log as JSON lines"),
 		s3Endpoint:   fs.String("s3-endpoint", os.Getenv("IPSD_S3_ENDPOINT"), "S3-compatible endpoint host:port for files (default: DATA/files); keys from IPSD_S3_ACCESS_KEY and IPSD_S3_SECRET_KEY"),
 		s3Bucket:     fs.String("s3-bucket", os.Getenv("IPSD_S3_BUCKET"), "S3 bucket (must exist)"),
@@ -117,6 +122,11 @@ func (f *engineFlags) apply(cfg *app.Config, addr string, log *slog.Logger) erro
 	cfg.Render.MaxInputPixels = *f.maxInPixels
 	cfg.Render.MaxOutputWidth = *f.maxOutSide
 	cfg.Render.MaxOutputHeight = *f.maxOutSide
+	if *f.rasterDPI < 0 || *f.rasterDPI > render.MaxRasterDPI {
+		return fmt.Errorf("%w: --rasterize-dpi %d: must be 1 to %d (0: the default)", errUsage, *f.rasterDPI, render.MaxRasterDPI)
+	}
+	cfg.Render.RasterDPI = float64(*f.rasterDPI)
+	cfg.Render.RasterTimeout = *f.rasterTime
 	return nil
 }
 

@@ -15,12 +15,24 @@ const SniffLen = 512
 type Kind struct {
 	Type string // IPS asset type (string-constants/r-asset-types.md)
 	MIME string
-	// Convertible tells whether fmt=convert can render it (libvips loads it).
+	// Convertible tells whether fmt=convert renders it (Convertible(Type)).
 	Convertible bool
 }
 
+// Convertible reports whether fmt=convert renders an asset of this IPS
+// type: the types Dynamic Media Classic's export converts (images, PDF
+// with its pages, PostScript) and Illustrator files, which are PDF or
+// PostScript inside. Others are exported as originals (docs/formats.md).
+func Convertible(assetType string) bool {
+	switch assetType {
+	case "Image", "Pdf", "Illustrator", "PostScript":
+		return true
+	}
+	return false
+}
+
 func imageKind(mime string) Kind { return Kind{"Image", mime, true} }
-func other(t, mime string) Kind  { return Kind{t, mime, false} }
+func other(t, mime string) Kind  { return Kind{t, mime, Convertible(t)} }
 
 // Read-only lookup tables.
 var (
@@ -39,7 +51,7 @@ var (
 		{0, []byte("8BPS"), imageKind("image/vnd.adobe.photoshop")},
 		{0, []byte("\x00\x00\x00\x0cjP  \r\n\x87\n"), imageKind("image/jp2")},
 		{0, []byte("\xff\x4f\xff\x51"), imageKind("image/jp2")},
-		{0, []byte("%PDF-"), Kind{"Pdf", "application/pdf", true}},
+		{0, []byte("%PDF-"), other("Pdf", "application/pdf")},
 		{0, []byte("%!PS"), other("PostScript", "application/postscript")},
 		{0, []byte("\xc5\xd0\xd3\xc6"), other("PostScript", "application/postscript")},
 		{0, []byte("\x1aE\xdf\xa3"), other("Video", "video/webm")},
@@ -107,7 +119,7 @@ func Detect(head []byte, name string) Kind {
 	trimmed := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
 	if bytes.HasPrefix(trimmed, []byte("<")) {
 		if bytes.Contains(head, []byte("<svg")) {
-			return Kind{"Svg", "image/svg+xml", true}
+			return other("Svg", "image/svg+xml")
 		}
 		return other("Xml", "application/xml")
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ipsexport/ipsd/internal/assettype"
 	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -27,15 +28,10 @@ const (
 )
 
 // Convertible reports whether fmt=convert renders an asset of this IPS type;
-// others are exported as originals with a warning (SPEC §7, as Dynamic
-// Media Classic did: "all others are exported as original").
-func Convertible(assetType string) bool {
-	switch assetType {
-	case "Image", "Pdf", "AdobeIllustrator", "Psd":
-		return true
-	}
-	return false
-}
+// others are exported as originals with a warning, as Dynamic Media
+// Classic did: "all others are exported as original" (docs/formats.md).
+// The list is assettype's, which names the types.
+func Convertible(assetType string) bool { return assettype.Convertible(assetType) }
 
 // Namer names the files of a job, one asset at a time in job order: each
 // asset's folder path (relative to the company root) and file name, with

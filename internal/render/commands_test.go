@@ -175,7 +175,9 @@ const commandsDecisions = `
 | ` + "`avif`, `avif-alpha`" + ` | AVIF (libheif, AV1), lossy or lossless, 8-bit | .avif | |
 | ` + "`heic`" + ` | lossless HEIC (libheif, HEVC) | .heic | |
 | ` + "`jpeg2000`, `jpeg2000-alpha`" + ` | JPEG 2000, lossy or lossless, rgb/gray | .jp2 | |
-| ` + "`pdf`, `eps`, `swf*`, `jpegxr*`, `f4m`, `m3u8`" + ` | not written | | parse; each asset fails with ` + "`ErrUnsupportedFormat`" + ` naming the format |
+| ` + "`pdf`" + ` | one-page PDF (fpdf), the page the image at its print resolution; compression none and zip: Flate (lossless), jpeg: DCT at qlt; rgb/gray/cmyk | .pdf | cmyk without jpeg compression: JPEG at quality 100 with a warning; iccEmbed: an RGB profile as the output intent |
+| ` + "`eps`" + ` | EPSF-3.0 (our writer), bounding box the image at its print resolution; image data Flate + ASCII85 (lossless, 7-bit); rgb/gray/cmyk | .eps | iccEmbed: an ICCBased colour space |
+| ` + "`swf*`, `jpegxr*`, `f4m`, `m3u8`" + ` | not written | | parse; each asset fails with ` + "`ErrUnsupportedFormat`" + ` naming the format |
 
 ## Decisions where the reference is silent
 
@@ -189,12 +191,14 @@ const commandsDecisions = `
   wid/hei/scl/fit/align, rect; then op_sharpen, op_usm, op_usmR; then alpha flattening on bgc,
   the output pixel type or icc= profile, metadata, encoding.
 - EXIF orientation is applied (the reference is silent; uploads to Scene7 were normalised).
+- PDF, Illustrator and PostScript sources: the first page, rasterised at 150 dpi
+  (` + "`--rasterize-dpi`" + `; the reference gives no default); a source with more pages converts with a warning.
 - Colour: sources are converted to sRGB through their embedded profile (perceptual intent,
   black-point compensation: Adobe's template values); CMYK without a profile through libvips'
   built-in CMYK profile; gray stays gray until an RGB operation or the output needs RGB.
   16-bit sources are reduced to 8 bits ("8 bits per pixel component are returned").
 - Metadata: EXIF, IPTC and XMP are dropped; the output profile only with ` + "`iccEmbed=1`" + ` (JPEG,
-  PNG, TIFF); XMP only with ` + "`xmpEmbed=1`" + ` (JPEG, TIFF); the print resolution is the source's
+  PNG, TIFF, EPS; PDF for RGB); XMP only with ` + "`xmpEmbed=1`" + ` (JPEG, TIFF); the print resolution is the source's
   (libvips reads 72 dpi when a file has none) unless ` + "`printRes=`" + ` sets it.
 - Rounding of a free side: half up. Enum values are case-insensitive. ` + "`+`" + ` is not a space.
 - ` + "`op_*`" + ` formulas are not documented: the notes give the ones used (uncalibrated).

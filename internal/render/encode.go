@@ -110,6 +110,10 @@ func (j *job) save(x vimg, q int) ([]byte, error) {
 		b, err = p.save("heifsave_buffer", x, osv("compression", "hevc"), ob("lossless", true), oi("bitdepth", 8), ob("strip", true))
 	case "jpeg2000", "jpeg2000-alpha":
 		b, err = p.save("jp2ksave_buffer", x, oi("Q", q), ob("lossless", req.compression == "lossless"), ob("strip", true))
+	case "pdf":
+		b, err = j.savePDF(x, q)
+	case "eps":
+		b, err = j.saveEPS(x)
 	default:
 		return nil, failf(ErrUnsupportedFormat, "fmt=%s is not written by this server", j.fi.name)
 	}

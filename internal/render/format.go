@@ -42,9 +42,10 @@ func init() {
 		{name: "heic", ext: ".heic", mime: "image/heic", pixelTypes: []string{"rgb"}, compressions: []string{"lossless"}, written: true},
 		{name: "jpeg2000", ext: ".jp2", mime: "image/jp2", pixelTypes: []string{"rgb", "gray"}, compressions: []string{"lossy", "lossless"}, written: true},
 		{name: "jpeg2000-alpha", ext: ".jp2", mime: "image/jp2", alpha: true, pixelTypes: []string{"rgb", "gray"}, compressions: []string{"lossy", "lossless"}, written: true},
+		// No libvips saver: written by pdf.go and eps.go.
+		{name: "pdf", ext: ".pdf", mime: "application/pdf", pixelTypes: []string{"rgb", "gray", "cmyk"}, compressions: []string{"none", "zip", "jpeg"}, embedICC: true, written: true},
+		{name: "eps", ext: ".eps", mime: "image/eps", pixelTypes: []string{"rgb", "gray", "cmyk"}, embedICC: true, written: true},
 		// Valid IS formats this server does not write (no libvips saver).
-		{name: "pdf", ext: ".pdf", mime: "application/pdf", pixelTypes: []string{"rgb", "gray", "cmyk"}, compressions: []string{"none", "zip", "jpeg"}},
-		{name: "eps", ext: ".eps", mime: "image/eps", pixelTypes: []string{"rgb", "gray", "cmyk"}},
 		{name: "jpegxr", ext: ".jxr", mime: "image/vnd.ms-photo", pixelTypes: []string{"rgb"}, compressions: []string{"lossy", "lossless"}},
 		{name: "jpegxr-alpha", ext: ".jxr", mime: "image/vnd.ms-photo", alpha: true, pixelTypes: []string{"rgb"}, compressions: []string{"lossy", "lossless"}},
 		{name: "swf", ext: ".swf", mime: "application/x-shockwave-flash", pixelTypes: []string{"rgb", "gray"}},

@@ -108,7 +108,7 @@ func TestRenderFormats(t *testing.T) {
 	})
 
 	t.Run("formats not written fail per asset, naming the format", func(t *testing.T) {
-		for _, f := range []string{"pdf", "eps", "swf", "swf3-alpha", "jpegxr", "jpegxr-alpha", "f4m", "m3u8"} {
+		for _, f := range []string{"swf", "swf3-alpha", "jpegxr", "jpegxr-alpha", "f4m", "m3u8"} {
 			r, err := Parse("fmt="+f, nil)
 			require.NoError(t, err)
 			assert.False(t, r.Supported())

@@ -51,6 +51,12 @@ func (j *job) run(ctx context.Context, src []byte) (*Output, error) {
 	j.keepAlpha = j.fi.alpha || req.reqMask
 	j.kernel = map[string]string{"bilin": "linear", "bicub": "cubic", "sharp2": "lanczos3", "bisharp": "cubic", "": "lanczos3"}[req.resMode]
 
+	var err error
+	if isPostScript(src) {
+		if src, err = j.rasterizePS(ctx, src); err != nil {
+			return nil, err
+		}
+	}
 	x, err := j.load(src)
 	if err != nil {
 		return nil, err
@@ -94,7 +100,13 @@ func (j *job) load(src []byte) (vimg, error) {
 		return vimg{}, failf(ErrInputTooLarge, "the source declares %d×%d = %.1f megapixels, above the limit of %.1f",
 			cfg.Width, cfg.Height, float64(cfg.Width)*float64(cfg.Height)/1e6, float64(j.r.maxIn)/1e6)
 	}
-	x, err := j.p.load(loader, src, 1, 0, false)
+	var x vimg
+	var err error
+	if loader == "pdfload_buffer" {
+		x, err = j.p.loadPDF(src, j.r.rasterDPI, false)
+	} else {
+		x, err = j.p.load(loader, src, 1, 0, false)
+	}
 	if err != nil {
 		kind := ErrCorruptSource
 		if strings.HasPrefix(loader, "magickload") {
@@ -108,6 +120,10 @@ func (j *job) load(src []byte) (vimg, error) {
 	if int64(w)*int64(h) > j.r.maxIn {
 		return vimg{}, failf(ErrInputTooLarge, "the source is %d×%d = %.1f megapixels, above the limit of %.1f",
 			w, h, float64(w)*float64(h)/1e6, float64(j.r.maxIn)/1e6)
+	}
+	if loader == "pdfload_buffer" {
+		n, _ := x.intField("n-pages")
+		j.pageWarning(n)
 	}
 	orient, _ := x.intField("orientation")
 	if n := j.loadShrink(loader, w, h, orient); n > 1 {
@@ -1106,7 +1122,7 @@ func (j *job) outputColour(x vimg) (vimg, error) {
 	pt := req.outPixelType()
 	var prof *iccProfile
 	if req.icc != nil {
-		prof = j.r.profiles[strings.ToLower(req.icc.name)]
+		prof = j.r.profile(req.icc.name)
 		if prof == nil {
 			j.warn("icc", fmt.Sprintf("unknown ICC profile %q; converted to the default %s profile", req.icc.name, pt))
 		}
@@ -1175,8 +1191,8 @@ func (j *job) metadata(x vimg) (vimg, error) {
 	var profile []byte
 	if req.iccEmbed && j.fi.embedICC {
 		switch {
-		case req.icc != nil && j.r.profiles[strings.ToLower(req.icc.name)] != nil:
-			profile = j.r.profiles[strings.ToLower(req.icc.name)].data
+		case req.icc != nil && j.r.profile(req.icc.name) != nil:
+			profile = j.r.profile(req.icc.name).data
 		case x.interp() == interpCMYK:
 			profile = j.r.cmyk
 		case !j.gray:

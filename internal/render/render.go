@@ -12,12 +12,14 @@
 package render
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
-	"strings"
+	"time"
 
 	"github.com/h2non/bimg"
 )
@@ -43,9 +45,26 @@ type Config struct {
 	// MaxOutputWidth and MaxOutputHeight bound the reply image (the
 	// attribute::MaxPix of IS). 0 means 16384.
 	MaxOutputWidth, MaxOutputHeight int
-	// ICCProfiles maps icc= names to profile files (`ipsd admin icc add`).
-	// The built-in "sRGB" is always available. Names match case-insensitively.
-	ICCProfiles map[string]string
+	// ICCProfiles maps icc= names to profile files and ICCProfileData to
+	// profile bytes (`ipsd admin icc add`). Names match case-insensitively.
+	// The standard names of Image Serving (CoatedFogra39, AdobeRGB, …) work
+	// without them, through the closest profile found under ICCDir or built
+	// in (docs/formats.md); a registered profile of the same name replaces
+	// the standard one under all of its names.
+	ICCProfiles    map[string]string
+	ICCProfileData map[string][]byte
+	// ICCDir holds the system profiles behind the standard names; "" means
+	// DefaultICCDir.
+	ICCDir string
+
+	// RasterDPI is the resolution PDF, Illustrator and PostScript sources
+	// are rasterised at (0: DefaultRasterDPI; at most MaxRasterDPI).
+	RasterDPI float64
+	// RasterTimeout bounds one Ghostscript run for a PostScript source
+	// (0: DefaultRasterTimeout). Ghostscript is the "gs" on PATH unless
+	// Ghostscript names another.
+	RasterTimeout time.Duration
+	Ghostscript   string
 
 	// Concurrency is the number of libvips worker threads per render
 	// (process-wide). 0 keeps what bimg's init chose: 1, unless the
@@ -67,9 +86,14 @@ type Config struct {
 type Renderer struct {
 	maxIn      int64
 	maxW, maxH int
-	profiles   map[string]*iccProfile // by lower-case name
+	profiles   map[string]*iccProfile // by profileKey
+	files      []*os.File             // in-memory profile files (iccnames.go)
 	srgb, cmyk []byte                 // libvips built-in profiles, for iccEmbed
 	log        *slog.Logger
+
+	rasterDPI     float64
+	rasterTimeout time.Duration
+	ghostscript   string
 }
 
 // New returns a Renderer and applies the process-wide libvips settings:
@@ -96,6 +120,12 @@ func New(cfg Config) (*Renderer, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	r.rasterDPI = cmp.Or(cfg.RasterDPI, DefaultRasterDPI)
+	if !(r.rasterDPI > 0 && r.rasterDPI <= MaxRasterDPI) {
+		return nil, fmt.Errorf("render: raster resolution %g dpi: must be above 0 and at most %d", cfg.RasterDPI, MaxRasterDPI)
+	}
+	r.rasterTimeout = cmp.Or(cfg.RasterTimeout, DefaultRasterTimeout)
+	r.ghostscript = cmp.Or(cfg.Ghostscript, "gs")
 	arenas := cfg.MallocArenaMax
 	if arenas == 0 {
 		arenas = defaultArenaMax
@@ -111,16 +141,14 @@ func New(cfg Config) (*Renderer, error) {
 	if r.cmyk, err = builtinProfile("cmyk"); err != nil {
 		return nil, fmt.Errorf("render: built-in CMYK profile: %w", err)
 	}
-	r.profiles["srgb"] = &iccProfile{name: "sRGB", builtin: "srgb", data: r.srgb, pixelType: "rgb"}
-	for name, path := range cfg.ICCProfiles {
-		if name == "" || strings.Contains(name, ",") {
-			return nil, fmt.Errorf("render: icc profile name %q: may not be empty or hold ','", name)
-		}
-		p, err := loadProfile(name, path)
-		if err != nil {
-			return nil, fmt.Errorf("render: %w", err)
-		}
-		r.profiles[strings.ToLower(name)] = p
+	missing, err := r.loadProfiles(cfg)
+	runtime.AddCleanup(r, closeFiles, r.files)
+	if err != nil {
+		closeFiles(r.files)
+		return nil, err
+	}
+	if len(missing) > 0 {
+		r.log.Warn("standard icc= profiles unavailable: their profile files are not installed", "names", missing)
 	}
 	return r, nil
 }
@@ -146,7 +174,7 @@ var (
 	// is truncated or corrupt. The asset fails.
 	ErrCorruptSource = errors.New("source image is corrupt or truncated")
 	// ErrUnsupportedFormat: fmt= names a format this server does not write
-	// (pdf, eps, swf*, jpegxr*, f4m, m3u8).
+	// (swf*, jpegxr*, f4m, m3u8).
 	ErrUnsupportedFormat = errors.New("output format not supported")
 	// ErrInputTooLarge: the source is above Config.MaxInputPixels.
 	ErrInputTooLarge = errors.New("input image too large")

@@ -152,9 +152,11 @@ func TestSources(t *testing.T) {
 	t.Run("pdf: first page", func(t *testing.T) {
 		src := minimalPDF(200, 100, 2)
 		res := renderOK(t, src, "fmt=png")
-		assert.Equal(t, 200, res.decoded.Width, "72 dpi: one pixel per point")
-		assert.Equal(t, 100, res.decoded.Height)
-		near(t, res.decoded, 20, 20, red, 2, "page 1 is red")
+		assert.Equal(t, 417, res.decoded.Width, "200 points at 150 dpi")
+		assert.Equal(t, 208, res.decoded.Height)
+		near(t, res.decoded, 40, 40, red, 2, "page 1 is red")
+		require.Len(t, res.Output.Warnings, 1)
+		assert.Contains(t, res.Output.Warnings[0].Message, "2 pages")
 	})
 	t.Run("svg", func(t *testing.T) {
 		src := []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#00ff00"/></svg>`)
