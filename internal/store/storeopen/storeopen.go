@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -80,4 +81,28 @@ func riverUp[TTx any](drv riverdriver.Driver[TTx]) func(ctx context.Context) err
 		}
 		return nil
 	}
+}
+
+// Where says which database databaseURL and dataDir select, without
+// secrets, in a form two settings can be compared by: "PostgreSQL
+// host=… port=… database=…" or "SQLite /abs/path/ipsd.db".
+func Where(databaseURL, dataDir string) string {
+	if IsPostgres(databaseURL) {
+		cfg, err := pgconn.ParseConfig(databaseURL)
+		if err != nil {
+			return "PostgreSQL (invalid URL)"
+		}
+		return fmt.Sprintf("PostgreSQL host=%s port=%d database=%s", cfg.Host, cfg.Port, cfg.Database)
+	}
+	if databaseURL != "" {
+		return "an unknown database URL"
+	}
+	p := filepath.Join(dataDir, SQLiteFile)
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	return "SQLite " + p
 }
