@@ -170,6 +170,10 @@ func cmdVersion(_ context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// buildCommit is the commit `make build` passes (-X main.buildCommit),
+// used where Go could not stamp the build with it.
+var buildCommit string
+
 // versionText is what `ipsd version` prints: the module version Go
 // stamped, the VCS commit and time (with "+modified" for a dirty tree),
 // the Go version and the libvips version linked.
@@ -188,7 +192,9 @@ func versionText() string {
 			}
 		}
 	}
-	if modified {
+	if commit == "unknown" && buildCommit != "" {
+		commit = buildCommit
+	} else if modified {
 		commit += "+modified"
 	}
 	if when != "" {
