@@ -170,6 +170,9 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -231,6 +234,9 @@ func cmdWorker(ctx context.Context, c *cli, args []string) error {
 	mln, err := ef.listenMetrics()
 	if err != nil {
 		return err
+	}
+	if mln != nil {
+		defer mln.Close()
 	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
