@@ -51,7 +51,7 @@ func usagef(path, format string, args ...any) error {
 	return &usageError{path: path, msg: fmt.Sprintf(format, args...)}
 }
 
-// helpFlags are the arguments that ask for help.
+// isHelp reports whether arg asks for help.
 func isHelp(arg string) bool {
 	switch arg {
 	case "-h", "-help", "--help", "help":
