@@ -4,6 +4,13 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/ipsd
+# `make install` copies $(BIN) to $(DESTDIR)$(PREFIX)/bin.
+PREFIX ?= /usr/local
+# The commit `ipsd version` prints: Go stamps it where it can read the
+# repository (-buildvcs=auto overrides a GOFLAGS that turns it off); the
+# ldflag covers a git worktree, which Go's stamping does not recognise.
+BUILD_COMMIT := $(shell git describe --always --dirty=+modified --abbrev=40 2>/dev/null)
+BUILD_FLAGS := -buildvcs=auto -ldflags "-X main.buildCommit=$(BUILD_COMMIT)"
 DATA ?= ./data
 ADDR ?= 127.0.0.1:8080
 FUZZTIME ?= 10s
@@ -37,7 +44,7 @@ SOAK_DATABASE ?= sqlite
 # store and files each), and a time bound can end one mid-flight.
 FUZZ_TARGETS := ./internal/soap:FuzzParse ./internal/render:FuzzParse ./internal/upload:FuzzUploadRequest:150x
 
-.PHONY: all build run test test-go fuzz deps-run deps-test deps-bench bench bench-go soak generate vet clean
+.PHONY: all build install run test test-go fuzz deps-run deps-test deps-bench bench bench-go soak generate vet clean
 
 all: build
 
@@ -59,7 +66,12 @@ deps-bench:
 	$(call install_missing,$(BENCH_PACKAGES))
 
 build: deps-run
-	$(GO) build -o $(BIN) ./cmd/ipsd
+	$(GO) build $(BUILD_FLAGS) -o $(BIN) ./cmd/ipsd
+
+# `sudo make install` (or PREFIX=~/.local make install) puts ipsd on PATH.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ipsd
 
 run: build
 	./$(BIN) --data $(DATA) admin demo --if-new

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,79 +11,62 @@ import (
 
 	"github.com/ipsexport/ipsd/internal/app"
 	"github.com/ipsexport/ipsd/internal/blob"
+	"github.com/ipsexport/ipsd/internal/blob/blobopen"
 	"github.com/ipsexport/ipsd/internal/catalog"
+	"github.com/ipsexport/ipsd/internal/iccprofile"
 	"github.com/ipsexport/ipsd/internal/service"
 	"github.com/ipsexport/ipsd/internal/store"
+	"github.com/ipsexport/ipsd/internal/store/storeopen"
 )
 
-// setTypes are the asset types `admin set add` creates (SPEC §2).
+// setTypes are the asset types `admin set add` creates.
 var setTypes = []string{"ImageSet", "RenderSet", "SpinSet", "AssetSet", "Catalog"}
 
-// openStore opens and migrates the configured store.
-func openStore(ctx context.Context, g *globals) (store.Store, error) {
-	return app.OpenStore(ctx, g.databaseURL, g.dataDir)
+// openStore opens the configured store and brings it to the current
+// version (River's tables included).
+func (c *cli) openStore(ctx context.Context) (store.Store, error) {
+	return app.OpenStore(ctx, c.g.databaseURL, c.g.dataDir)
 }
 
-// openBlob opens the file storage under the data directory.
-func openBlob(g *globals) (*blob.Local, error) {
-	return blob.NewLocal(filepath.Join(g.dataDir, "files"))
-}
-
-func cmdMigrate(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("migrate", g, stderr)
-	if err := fs.Parse(args); err != nil {
+func cmdMigrate(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	storage := addStorageFlags(fs)
+	if _, err := fs.parse(args, false); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, g)
+	if fs.NArg() > 0 {
+		return usagef(c.cmd.path, "migrate takes no arguments, got %q", fs.Arg(0))
+	}
+	files, err := storage.config(c.cmd.path, c.g.dataDir)
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintln(stdout, "migrated")
+	created, err := blobopen.EnsureBucket(ctx, files)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(c.stdout, "created bucket %s\n", files)
+	}
+	fmt.Fprintln(c.stdout, "migrated")
 	return nil
 }
 
-func cmdAdmin(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: admin needs a subcommand", errUsage)
-	}
-	if args[0] == "demo" {
-		return cmdDemo(ctx, g, args[1:], stdout, stderr)
-	}
-	if len(args) < 2 {
-		return fmt.Errorf("%w: admin %s needs a subcommand", errUsage, args[0])
-	}
-	key := args[0] + " " + args[1]
-	args = args[2:]
-	switch key {
-	case "company add":
-		return adminCompanyAdd(ctx, g, args, stdout, stderr)
-	case "user add":
-		return adminUserAdd(ctx, g, args, stdout, stderr)
-	case "asset import":
-		return adminAssetImport(ctx, g, args, stdout, stderr)
-	case "set add":
-		return adminSetAdd(ctx, g, args, stdout, stderr)
-	case "format set":
-		return adminFormatSet(ctx, g, args, stdout, stderr)
-	case "icc add":
-		return adminICCAdd(g, args, stdout, stderr)
-	case "catalog copy":
-		return adminCatalogCopy(ctx, g, args, stdout, stderr)
-	}
-	return fmt.Errorf("%w: unknown admin command %q", errUsage, key)
-}
-
-func adminCompanyAdd(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin company add", g, stderr)
-	pos, err := parseInterspersed(fs, args)
+func adminCompanyAdd(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	pos, err := fs.parse(args, true)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return fmt.Errorf("%w: admin company add NAME", errUsage)
+		return usagef(c.cmd.path, "one company NAME, please")
 	}
-	st, err := openStore(ctx, g)
+	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,7 +75,7 @@ func adminCompanyAdd(ctx context.Context, g *globals, args []string, stdout, std
 	if err != nil {
 		return fmt.Errorf("add company %q: %w", pos[0], err)
 	}
-	fmt.Fprintln(stdout, co.Handle)
+	fmt.Fprintln(c.stdout, co.Handle)
 	return nil
 }
 
@@ -101,26 +84,26 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func adminUserAdd(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin user add", g, stderr)
-	email := fs.String("email", "", "e-mail (the login)")
-	password := fs.String("password", "", "password")
-	role := fs.String("role", store.RoleIpsUser, "role: "+strings.Join(store.Roles, ", "))
-	first := fs.String("first-name", "", "first name")
-	last := fs.String("last-name", "", "last name")
+func adminUserAdd(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	email := fs.String("email", "", "e-mail `ADDRESS`, the login")
+	password := fs.String("password", "", "`PASSWORD`")
+	role := fs.String("role", store.RoleIpsUser, "`ROLE`: "+strings.Join(store.Roles, ", "))
+	first := fs.String("first-name", "", "first `NAME`")
+	last := fs.String("last-name", "", "last `NAME`")
 	var companies multiFlag
-	fs.Var(&companies, "company", "company name to make the user a member of (repeatable)")
-	pos, err := parseInterspersed(fs, args)
+	fs.Var(&companies, "company", "company `NAME` to make the user a member of (repeatable)")
+	pos, err := fs.parse(args, true)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 || *email == "" || *password == "" {
-		return fmt.Errorf("%w: admin user add --email E --password P --role ROLE [--company NAME]...", errUsage)
+		return usagef(c.cmd.path, "--email and --password are needed, and nothing else")
 	}
 	if !slices.Contains(store.Roles, *role) {
-		return fmt.Errorf("%w: unknown role %q (one of %s)", errUsage, *role, strings.Join(store.Roles, ", "))
+		return usagef(c.cmd.path, "unknown role %q (one of %s)", *role, strings.Join(store.Roles, ", "))
 	}
-	st, err := openStore(ctx, g)
+	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -146,22 +129,28 @@ func adminUserAdd(ctx context.Context, g *globals, args []string, stdout, stderr
 			return fmt.Errorf("add %s to %s: %w", *email, co.Name, err)
 		}
 	}
-	fmt.Fprintln(stdout, u.Handle)
+	fmt.Fprintln(c.stdout, u.Handle)
 	return nil
 }
 
-func adminAssetImport(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin asset import", g, stderr)
-	companyName := fs.String("company", "", "company name")
-	folder := fs.String("folder", "", "folder path inside the company")
-	files, err := parseInterspersed(fs, args)
+func adminAssetImport(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	companyName := fs.String("company", "", "company `NAME`")
+	folder := fs.String("folder", "", "folder `PATH` inside the company (made when missing)")
+	overwrite := fs.Bool("overwrite", false, "give an asset of the same file name in the folder the new file, as UploadFile's overwrite does")
+	storage := addStorageFlags(fs)
+	files, err := fs.parse(args, true)
 	if err != nil {
 		return err
 	}
 	if *companyName == "" || len(files) == 0 {
-		return fmt.Errorf("%w: admin asset import --company NAME [--folder PATH] FILE...", errUsage)
+		return usagef(c.cmd.path, "--company and at least one FILE are needed")
 	}
-	st, err := openStore(ctx, g)
+	where, err := storage.config(c.cmd.path, c.g.dataDir)
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -170,48 +159,84 @@ func adminAssetImport(ctx context.Context, g *globals, args []string, stdout, st
 	if err != nil {
 		return fmt.Errorf("company %q: %w", *companyName, err)
 	}
-	bl, err := openBlob(g)
+	bl, err := blobopen.Open(ctx, where)
 	if err != nil {
 		return err
 	}
 	im := &catalog.Importer{Store: st, Blob: bl}
+	refused := 0
 	for _, name := range files {
-		a, err := importFile(ctx, im, co.Handle, *folder, name)
+		a, err := importFile(ctx, im, co, *folder, name, *overwrite)
+		if errors.Is(err, errExists) {
+			fmt.Fprintf(c.stderr, "ipsd: %v\n", err)
+			refused++
+			continue
+		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s\t%s\t%s\n", a.Handle, a.Name, a.Type)
+		fmt.Fprintf(c.stdout, "%s\t%s\t%s\n", a.Handle, a.Name, a.Type)
+	}
+	if refused > 0 {
+		return fmt.Errorf("%d of %d files not imported: their names are taken (--overwrite replaces)", refused, len(files))
 	}
 	return nil
 }
 
-func importFile(ctx context.Context, im *catalog.Importer, company, folder, name string) (store.Asset, error) {
+// errExists marks a file refused because its name is taken.
+var errExists = errors.New("name taken")
+
+// importFile imports one file, or with overwrite gives the asset of its
+// name in the folder the new file (and removes others of that name).
+func importFile(ctx context.Context, im *catalog.Importer, co store.Company, folder, name string, overwrite bool) (store.Asset, error) {
+	base := filepath.Base(name)
+	existing, err := im.SameName(ctx, co, folder, base)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	if len(existing) > 0 && !overwrite {
+		return store.Asset{}, fmt.Errorf("%s not imported: asset %s has this name in folder %q: %w",
+			name, existing[0].Handle, "/"+strings.Trim(folder, "/"), errExists)
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return store.Asset{}, err
 	}
 	defer f.Close()
-	return im.Import(ctx, catalog.File{CompanyHandle: company, FolderPath: folder, FileName: filepath.Base(name), Body: f})
+	file := catalog.File{CompanyHandle: co.Handle, FolderPath: folder, FileName: base, Body: f}
+	if len(existing) == 0 {
+		return im.Import(ctx, file)
+	}
+	a, err := im.Replace(ctx, existing[0].Handle, file)
+	if err != nil {
+		return store.Asset{}, err
+	}
+	for _, dup := range existing[1:] {
+		if err := im.Remove(ctx, co.Handle, dup); err != nil {
+			return store.Asset{}, err
+		}
+	}
+	return a, nil
 }
 
-func adminSetAdd(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin set add", g, stderr)
-	companyName := fs.String("company", "", "company name")
-	typ := fs.String("type", "", "set type: "+strings.Join(setTypes, ", "))
-	subType := fs.String("subtype", "", "subtype, e.g. MediaSet, VideoSet, MultiBitrateSet, OfferSet for AssetSet")
-	name := fs.String("name", "", "set name")
-	folder := fs.String("folder", "", "folder path inside the company")
-	members, err := parseInterspersed(fs, args)
+func adminSetAdd(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	companyName := fs.String("company", "", "company `NAME`")
+	typ := fs.String("type", "", "set `TYPE`: "+strings.Join(setTypes, ", "))
+	subType := fs.String("subtype", "", "`SUBTYPE`, e.g. MediaSet, VideoSet, MultiBitrateSet, OfferSet for AssetSet")
+	name := fs.String("name", "", "set `NAME`")
+	folder := fs.String("folder", "", "folder `PATH` inside the company")
+	members, err := fs.parse(args, true)
 	if err != nil {
 		return err
 	}
 	if *companyName == "" || *typ == "" || *name == "" {
-		return fmt.Errorf("%w: admin set add --company NAME --type TYPE --name N MEMBER_HANDLE...", errUsage)
+		return usagef(c.cmd.path, "--company, --type and --name are needed")
 	}
 	if !slices.Contains(setTypes, *typ) {
-		return fmt.Errorf("%w: unknown set type %q (one of %s)", errUsage, *typ, strings.Join(setTypes, ", "))
+		return usagef(c.cmd.path, "unknown set type %q (one of %s)", *typ, strings.Join(setTypes, ", "))
 	}
-	st, err := openStore(ctx, g)
+	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -220,20 +245,9 @@ func adminSetAdd(ctx context.Context, g *globals, args []string, stdout, stderr 
 	if err != nil {
 		return fmt.Errorf("company %q: %w", *companyName, err)
 	}
-	found, err := st.AssetsByHandles(ctx, co.Handle, members)
+	handles, err := resolveMembers(ctx, st, co, members)
 	if err != nil {
 		return err
-	}
-	if len(found) != len(members) {
-		have := map[string]bool{}
-		for _, a := range found {
-			have[a.Handle] = true
-		}
-		for _, m := range members {
-			if !have[m] {
-				return fmt.Errorf("member %q is not an asset of %s", m, co.Name)
-			}
-		}
 	}
 	f, err := st.EnsureFolder(ctx, co.Handle, strings.Trim(*folder, "/"))
 	if err != nil {
@@ -241,26 +255,76 @@ func adminSetAdd(ctx context.Context, g *globals, args []string, stdout, stderr 
 	}
 	a, err := st.CreateAsset(ctx, store.NewAsset{
 		CompanyHandle: co.Handle, FolderHandle: f.Handle, Name: *name, FileName: *name,
-		Type: *typ, SubType: *subType, Members: members,
+		Type: *typ, SubType: *subType, Members: handles,
 	})
 	if err != nil {
 		return fmt.Errorf("add set %q: %w", *name, err)
 	}
-	fmt.Fprintln(stdout, a.Handle)
+	fmt.Fprintln(c.stdout, a.Handle)
 	return nil
 }
 
-func adminFormatSet(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin format set", g, stderr)
-	companyName := fs.String("company", "", "company name")
-	pos, err := parseInterspersed(fs, args)
+// resolveMembers turns each member, a handle or an asset's name, into a
+// handle, in order. A name that several assets have is refused, listing
+// them, so that a set never holds a guess.
+func resolveMembers(ctx context.Context, st store.Store, co store.Company, members []string) ([]string, error) {
+	found, err := st.AssetsByHandles(ctx, co.Handle, members)
+	if err != nil {
+		return nil, err
+	}
+	byHandle := map[string]bool{}
+	for _, a := range found {
+		byHandle[a.Handle] = true
+	}
+	var names []string
+	for _, m := range members {
+		if !byHandle[m] {
+			names = append(names, m)
+		}
+	}
+	byName := map[string][]store.Asset{}
+	if len(names) > 0 {
+		named, err := st.AssetsByNames(ctx, co.Handle, names, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range named {
+			byName[a.Name] = append(byName[a.Name], a)
+		}
+	}
+	out := make([]string, 0, len(members))
+	for _, m := range members {
+		if byHandle[m] {
+			out = append(out, m)
+			continue
+		}
+		switch as := byName[m]; len(as) {
+		case 0:
+			return nil, fmt.Errorf("member %q is neither the handle nor the name of an asset of %s", m, co.Name)
+		case 1:
+			out = append(out, as[0].Handle)
+		default:
+			var list []string
+			for _, a := range as {
+				list = append(list, fmt.Sprintf("%s (%s%s)", a.Handle, a.FolderPath, a.FileName))
+			}
+			return nil, fmt.Errorf("member %q names %d assets of %s: %s; give the handle", m, len(as), co.Name, strings.Join(list, ", "))
+		}
+	}
+	return out, nil
+}
+
+func adminFormatSet(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	companyName := fs.String("company", "", "company `NAME`")
+	pos, err := fs.parse(args, true)
 	if err != nil {
 		return err
 	}
 	if *companyName == "" || len(pos) != 2 {
-		return fmt.Errorf("%w: admin format set --company NAME NAME URLMODIFIER", errUsage)
+		return usagef(c.cmd.path, "--company, a format NAME and its URLMODIFIER are needed")
 	}
-	st, err := openStore(ctx, g)
+	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -277,96 +341,107 @@ func adminFormatSet(ctx context.Context, g *globals, args []string, stdout, stde
 	if err != nil {
 		return fmt.Errorf("save format %q: %w", pos[0], err)
 	}
-	fmt.Fprintln(stdout, f.Handle)
+	fmt.Fprintln(c.stdout, f.Handle)
 	return nil
 }
 
-// adminICCAdd registers an ICC profile for icc=NAME: a copy under
-// DATA/icc/NAME.icc, read by every process that renders at start.
-func adminICCAdd(g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin icc add", g, stderr)
-	pos, err := parseInterspersed(fs, args)
+// adminICCAdd registers an ICC profile for icc=NAME where every process
+// that renders finds it at start (package iccprofile).
+func adminICCAdd(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	storage := addStorageFlags(fs)
+	pos, err := fs.parse(args, true)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 {
-		return fmt.Errorf("%w: admin icc add NAME FILE", errUsage)
+		return usagef(c.cmd.path, "a profile NAME and a FILE are needed")
 	}
 	name, file := pos[0], pos[1]
-	if !validProfileName(name) {
-		return fmt.Errorf("%w: icc profile name %q: use letters, digits, '-', '_' and '.'", errUsage, name)
+	if err := iccprofile.ValidName(name); err != nil {
+		return usagef(c.cmd.path, "%v", err)
+	}
+	where, err := storage.config(c.cmd.path, c.g.dataDir)
+	if err != nil {
+		return err
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return fmt.Errorf("icc profile %s: %w", name, err)
 	}
-	// Every ICC profile has the signature "acsp" at byte 36 of its header.
-	if len(data) < 128 || string(data[36:40]) != "acsp" {
-		return fmt.Errorf("icc profile %s: %s is not an ICC profile", name, file)
+	if err := iccprofile.Check(data); err != nil {
+		return fmt.Errorf("icc profile %s: %s: %w", name, file, err)
 	}
-	dir := filepath.Join(g.dataDir, "icc")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("icc profile %s: %w", name, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("icc profile %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("icc profile %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("icc profile %s: %w", name, err)
-	}
-	dest := filepath.Join(dir, name+".icc")
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return fmt.Errorf("icc profile %s: %w", name, err)
-	}
-	fmt.Fprintf(stdout, "%s\t%s\n", name, dest)
-	return nil
-}
-
-func validProfileName(s string) bool {
-	if s == "" || s == "." || s == ".." || len(s) > 100 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return false
+	var shared blob.Store
+	if where.S3 != nil {
+		if shared, err = blobopen.Open(ctx, where); err != nil {
+			return err
 		}
 	}
-	return true
+	dest, err := iccprofile.Add(ctx, c.g.dataDir, shared, name, data)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
+		dest = fmt.Sprintf("%s in %s", dest, where)
+	}
+	fmt.Fprintf(c.stdout, "%s\t%s\n", name, dest)
+	return nil
 }
 
 // adminCatalogCopy copies the whole catalogue (and the originals, when the
 // destination keeps its files elsewhere) into another, empty store: the
-// move from the embedded database to PostgreSQL. It prints one line per
-// object, kind<TAB>old handle<TAB>new handle, for integrations that kept
-// handles.
-func adminCatalogCopy(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin catalog copy", g, stderr)
-	toDatabase := fs.String("to-database", "", "destination PostgreSQL URL (empty: SQLite under --to-data)")
-	toData := fs.String("to-data", "", "destination data directory (default: the source's, so files are shared)")
-	if _, err := parseInterspersed(fs, args); err != nil {
+// move from the embedded database to PostgreSQL (and S3). It prints one
+// line per object, kind<TAB>old handle<TAB>new handle, for integrations
+// that kept handles, and a summary on stderr.
+func adminCatalogCopy(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	toDatabase := fs.String("to-database", "", "destination PostgreSQL `URL` (empty: SQLite under --to-data)")
+	toData := fs.String("to-data", "", "destination data `DIR` (default: the source's; its files/ unless S3 is set)")
+	storage := addStorageFlags(fs)
+	if _, err := fs.parse(args, true); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usagef(c.cmd.path, "catalog copy takes no arguments, got %q", fs.Arg(0))
+	}
 	if *toDatabase == "" && *toData == "" {
-		return fmt.Errorf("%w: admin catalog copy --to-database URL [--to-data DIR]", errUsage)
+		return usagef(c.cmd.path, "name the destination: --to-database URL, or --to-data DIR for SQLite")
 	}
 	if *toData == "" {
-		*toData = g.dataDir
+		*toData = c.g.dataDir
 	}
-	if *toDatabase == g.databaseURL && *toData == g.dataDir {
-		return fmt.Errorf("%w: the destination is the source", errUsage)
+	dstFilesAt, err := storage.config(c.cmd.path, *toData)
+	if err != nil {
+		return err
 	}
-	src, err := openStore(ctx, g)
+	from := storeopen.Where(c.g.databaseURL, c.g.dataDir)
+	to := storeopen.Where(*toDatabase, *toData)
+	if from == to {
+		hint := ""
+		if os.Getenv("IPSD_DATABASE_URL") != "" && storeopen.IsPostgres(c.g.databaseURL) {
+			hint = ": IPSD_DATABASE_URL is set, so the source is PostgreSQL too; to copy the embedded database, add --database ''"
+		}
+		return usagef(c.cmd.path, "the destination is the source (%s)%s", from, hint)
+	}
+	src, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	srcFiles, err := openBlob(g)
+	users, err := src.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	cos, err := src.ListCompanies(ctx)
+	if err != nil {
+		return err
+	}
+	if len(cos) == 0 && len(users) == 0 {
+		return fmt.Errorf("the source (%s) holds no companies and no users: nothing to copy; the source is chosen by --data and --database (IPSD_DATA, IPSD_DATABASE_URL)", from)
+	}
+	srcFilesAt := blobopen.Config{DataDir: c.g.dataDir}
+	srcFiles, err := blobopen.Open(ctx, srcFilesAt)
 	if err != nil {
 		return err
 	}
@@ -378,12 +453,26 @@ func adminCatalogCopy(ctx context.Context, g *globals, args []string, stdout, st
 	if cos, err := dst.ListCompanies(ctx); err != nil {
 		return err
 	} else if len(cos) > 0 {
-		return fmt.Errorf("the destination already has companies: copy into an empty store")
+		return fmt.Errorf("the destination (%s) already has companies: copy into an empty store", to)
 	}
-	dstFiles, err := blob.NewLocal(filepath.Join(*toData, "files"))
+	dstFiles, err := blobopen.Open(ctx, dstFilesAt)
 	if err != nil {
 		return err
 	}
-	return catalog.Copy(ctx, catalog.Place{Store: src, Blob: srcFiles}, catalog.Place{Store: dst, Blob: dstFiles},
-		func(kind, from, to string) { fmt.Fprintf(stdout, "%s\t%s\t%s\n", kind, from, to) })
+	counts := map[string]int{}
+	err = catalog.Copy(ctx, catalog.Place{Store: src, Blob: srcFiles}, catalog.Place{Store: dst, Blob: dstFiles},
+		func(kind, from, to string) {
+			counts[kind]++
+			fmt.Fprintf(c.stdout, "%s\t%s\t%s\n", kind, from, to)
+		})
+	if err != nil {
+		return err
+	}
+	files := "files kept in place"
+	if srcFilesAt.String() != dstFilesAt.String() {
+		files = fmt.Sprintf("files from %s into %s", srcFilesAt, dstFilesAt)
+	}
+	fmt.Fprintf(c.stderr, "copied %d users, %d companies, %d folders, %d assets and %d image formats from %s to %s; %s\n",
+		counts["user"], counts["company"], counts["folder"], counts["asset"], counts["format"], from, to, files)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/ipsexport/ipsd/internal/app"
+	"github.com/ipsexport/ipsd/internal/blob/blobopen"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -18,13 +19,22 @@ const (
 	demoPassword = app.DemoPassword
 )
 
-func cmdDemo(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("admin demo", g, stderr)
+func cmdDemo(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
 	ifNew := fs.Bool("if-new", false, "do nothing when the demo company exists")
-	if err := fs.Parse(args); err != nil {
+	storage := addStorageFlags(fs)
+	if _, err := fs.parse(args, false); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, g)
+	if fs.NArg() > 0 {
+		return usagef(c.cmd.path, "demo takes no arguments, got %q", fs.Arg(0))
+	}
+	where, err := storage.config(c.cmd.path, c.g.dataDir)
+	if err != nil {
+		return err
+	}
+	stdout := c.stdout
+	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -38,7 +48,7 @@ func cmdDemo(ctx context.Context, g *globals, args []string, stdout, stderr io.W
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	bl, err := openBlob(g)
+	bl, err := blobopen.Open(ctx, where)
 	if err != nil {
 		return err
 	}

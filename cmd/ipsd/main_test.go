@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -10,11 +12,59 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/blob/s3blob/s3test"
+	"github.com/ipsexport/ipsd/internal/testpg"
 )
+
+// pg is a real PostgreSQL (testpg), s3srv a real S3-compatible server
+// (versitygw), each started by the first test that needs it.
+var (
+	pg    lazy[*testpg.Server]
+	s3srv lazy[*s3test.Server]
+)
+
+type lazy[T interface{ Stop() error }] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+func (l *lazy[T]) get(t *testing.T, start func(context.Context) (T, error)) T {
+	t.Helper()
+	l.once.Do(func() { l.v, l.err = start(context.Background()) })
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return l.v
+}
+
+func (l *lazy[T]) stop() error {
+	var zero T
+	if any(l.v) == any(zero) {
+		return nil
+	}
+	return l.v.Stop()
+}
+
+func postgresURL(t *testing.T) string      { return pg.get(t, testpg.Start).NewDatabase(t) }
+func s3Server(t *testing.T) *s3test.Server { return s3srv.get(t, s3test.Start) }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := errors.Join(pg.stop(), s3srv.stop()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // ipsd runs the command in-process and returns its exit code and output.
 func ipsd(t *testing.T, args ...string) (int, string, string) {

@@ -4,18 +4,14 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/app"
-	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/render"
@@ -40,43 +36,51 @@ type engineFlags struct {
 	rasterDPI    *int
 	rasterTime   *time.Duration
 	maxOutSide   *int
-	logJSON      *bool
-	s3Endpoint   *string
-	s3Bucket     *string
-	s3Prefix     *string
-	s3Region     *string
-	s3Insecure   *bool
+	metricsAddr  *string
+	metricsToken *string
+	log          *logFlags
+	storage      *storageFlags
 }
 
-func addEngineFlags(fs *flag.FlagSet, defaultWorkers int) *engineFlags {
-	return &engineFlags{
-		workers:      fs.Int("workers", envInt("IPSD_WORKERS", defaultWorkers), "export chunks worked at once by this process (0: front end only; -1: one per CPU)"),
-		chunkSize:    fs.Int("chunk-size", envInt("IPSD_CHUNK_SIZE", 0), "assets per queue job (0: default 8)"),
-		chunkTimeout: fs.Duration("chunk-timeout", envDuration("IPSD_CHUNK_TIMEOUT", 0), "longest a queue job may run (0: default 10m)"),
-		rescueAfter:  fs.Duration("rescue-after", envDuration("IPSD_RESCUE_AFTER", 0), "when a queue job whose worker died is retried (0: 1.5 × chunk timeout)"),
-		retention:    fs.Duration("retention", envDuration("IPSD_RETENTION", 0), "how long exports are kept (0: default 168h)"),
-		publicURL:    fs.String("public-url", os.Getenv("IPSD_PUBLIC_URL"), "base URL of download links in mail (default http://<addr>)"),
-		signingKey:   fs.String("signing-key", os.Getenv("IPSD_SIGNING_KEY"), "secret for signed download links, the same on every process (default: generated into DATA/signing.key)"),
-		smtpAddr:     fs.String("smtp-addr", os.Getenv("IPSD_SMTP_ADDR"), "SMTP server host:port for job mail (default: write .eml files under DATA/mail)"),
-		smtpFrom:     fs.String("smtp-from", envOr("IPSD_SMTP_FROM", "ipsd@localhost"), "sender of job mail"),
-		smtpUser:     fs.String("smtp-user", os.Getenv("IPSD_SMTP_USER"), "SMTP user (AUTH PLAIN)"),
-		smtpPassword: fs.String("smtp-password", os.Getenv("IPSD_SMTP_PASSWORD"), "SMTP password (prefer the environment variable)"),
-		smtpTLS:      fs.String("smtp-tls", envOr("IPSD_SMTP_TLS", "starttls"), "SMTP TLS: none, starttls or tls"),
-		timeZone:     fs.String("time-zone", envOr("IPSD_TIME_ZONE", "Local"), "time zone of execSchedule"),
-		maxInPixels:  fs.Int64("max-input-pixels", int64(envInt("IPSD_MAX_INPUT_PIXELS", 0)), "largest source image in pixels (0: 100 megapixels)"),
-		maxOutSide:   fs.Int("max-output-side", envInt("IPSD_MAX_OUTPUT_SIDE", 0), "largest output width or height (0: 16384)"),
-		rasterDPI:    fs.Int("rasterize-dpi", envInt("IPSD_RASTERIZE_DPI", 0), "resolution PDF, Illustrator and PostScript sources are converted at (0: 150)"),
-		rasterTime:   fs.Duration("rasterize-timeout", envDuration("IPSD_RASTERIZE_TIMEOUT", 0), "longest Ghostscript may take to rasterise one PostScript source (0: 1m)"),
-		logJSON:      fs.Bool("log-json", false, "log as JSON lines"),
-		s3Endpoint:   fs.String("s3-endpoint", os.Getenv("IPSD_S3_ENDPOINT"), "S3-compatible endpoint host:port for files (default: DATA/files); keys from IPSD_S3_ACCESS_KEY and IPSD_S3_SECRET_KEY"),
-		s3Bucket:     fs.String("s3-bucket", os.Getenv("IPSD_S3_BUCKET"), "S3 bucket (must exist)"),
-		s3Prefix:     fs.String("s3-prefix", os.Getenv("IPSD_S3_PREFIX"), "folder inside the bucket"),
-		s3Region:     fs.String("s3-region", os.Getenv("IPSD_S3_REGION"), "S3 region (default: asked of the server)"),
-		s3Insecure:   fs.Bool("s3-insecure", os.Getenv("IPSD_S3_INSECURE") != "", "plain HTTP to the S3 endpoint"),
+// addEngineFlags defines them; front is true for serve (a worker has no
+// API address and must work exports).
+func addEngineFlags(fs *flagSet, front bool) *engineFlags {
+	workersHelp := "export chunks this process works at once (`N`; -1: one per CPU)"
+	publicHelp := "base `URL` of download links in mail (default: http:// and --addr)"
+	if front {
+		workersHelp = "export chunks this process works at once (`N`; 0: a front end only, taking no exports; -1: one per CPU)"
+	} else {
+		publicHelp = "base `URL` of download links in mail: the front ends' public address (default http://localhost:8080)"
 	}
+	f := &engineFlags{
+		workers:      fs.Int("workers", -1, workersHelp),
+		chunkSize:    fs.Int("chunk-size", 0, "assets per queue job (`N`; 0: 8)"),
+		chunkTimeout: fs.Duration("chunk-timeout", 0, "longest a queue job may run (0: 10m)"),
+		rescueAfter:  fs.Duration("rescue-after", 0, "when a queue job whose worker died is retried (0: 1.5 × the chunk timeout)"),
+		retention:    fs.Duration("retention", 0, "how long exports are kept (0: 168h)"),
+		publicURL:    fs.String("public-url", "", publicHelp),
+		signingKey:   fs.String("signing-key", "", "`SECRET` of signed download links, the same on every process (default: generated into DATA/signing.key); prefer the variable"),
+		smtpAddr:     fs.String("smtp-addr", "", "SMTP server `HOST:PORT` for job mail (default: .eml files under DATA/mail)"),
+		smtpFrom:     fs.String("smtp-from", "ipsd@localhost", "sender `ADDRESS` of job mail"),
+		smtpUser:     fs.String("smtp-user", "", "SMTP `USER` (AUTH PLAIN)"),
+		smtpPassword: fs.String("smtp-password", "", "SMTP `PASSWORD`; prefer the variable"),
+		smtpTLS:      fs.String("smtp-tls", "starttls", "SMTP TLS `MODE`: none, starttls or tls"),
+		timeZone:     fs.String("time-zone", "Local", "time `ZONE` of execSchedule (IANA name)"),
+		maxInPixels:  fs.Int64("max-input-pixels", 0, "largest source image in `PIXELS` (0: 100 megapixels)"),
+		maxOutSide:   fs.Int("max-output-side", 0, "largest output width or height in `PIXELS` (0: 16384)"),
+		rasterDPI:    fs.Int("rasterize-dpi", 0, "resolution in `DPI` PDF, Illustrator and PostScript sources are converted at (0: 150)"),
+		rasterTime:   fs.Duration("rasterize-timeout", 0, "longest Ghostscript may take to rasterise one PostScript source (0: 1m)"),
+		metricsAddr:  fs.String("metrics-addr", "", "`HOST:PORT` serving /metrics alone (off unless set; keep it private)"),
+		metricsToken: fs.String("metrics-token", "", "bearer `TOKEN` /metrics requires; with it, /metrics is served on --addr too; prefer the variable"),
+		log:          addLogFlags(fs),
+		storage:      addStorageFlags(fs),
+	}
+	// Every flag of serve and worker has its IPSD_* variable.
+	fs.autoEnv = true
+	return f
 }
 
-func (f *engineFlags) apply(cfg *app.Config, addr string, log *slog.Logger) error {
+func (f *engineFlags) apply(path string, cfg *app.Config, addr string, log *slog.Logger) error {
 	cfg.Logger = log
 	cfg.Workers = *f.workers
 	cfg.ChunkSize = *f.chunkSize
@@ -85,8 +89,8 @@ func (f *engineFlags) apply(cfg *app.Config, addr string, log *slog.Logger) erro
 	// River refuses a rescue delay shorter than the job timeout (a chunk
 	// could be retried while its worker still runs it): say so in flags.
 	if timeout := cmp.Or(cfg.ChunkTimeout, jobs.DefaultChunkTimeout); cfg.RescueAfter > 0 && cfg.RescueAfter < timeout {
-		return fmt.Errorf("%w: --rescue-after %s is shorter than the chunk timeout %s (--chunk-timeout); it must be at least as long",
-			errUsage, cfg.RescueAfter, timeout)
+		return usagef(path, "--rescue-after %s is shorter than the chunk timeout %s (--chunk-timeout); it must be at least as long",
+			cfg.RescueAfter, timeout)
 	}
 	cfg.Retention = *f.retention
 	cfg.PublicURL = *f.publicURL
@@ -99,73 +103,92 @@ func (f *engineFlags) apply(cfg *app.Config, addr string, log *slog.Logger) erro
 	if *f.smtpAddr != "" {
 		mode, err := notify.ParseTLSMode(*f.smtpTLS)
 		if err != nil {
-			return fmt.Errorf("%w: --smtp-tls: %v", errUsage, err)
+			return usagef(path, "--smtp-tls: %v", err)
 		}
 		cfg.SMTP = &notify.SMTPSender{Addr: *f.smtpAddr, From: *f.smtpFrom, Username: *f.smtpUser,
 			Password: *f.smtpPassword, TLS: mode, Log: log}
 	}
-	if *f.s3Endpoint != "" {
-		if *f.s3Bucket == "" {
-			return fmt.Errorf("%w: --s3-endpoint needs --s3-bucket", errUsage)
-		}
-		cfg.S3 = &s3blob.Config{
-			Endpoint: *f.s3Endpoint, Bucket: *f.s3Bucket, Prefix: *f.s3Prefix, Region: *f.s3Region,
-			AccessKey: os.Getenv("IPSD_S3_ACCESS_KEY"), SecretKey: os.Getenv("IPSD_S3_SECRET_KEY"),
-			UseSSL: !*f.s3Insecure,
-		}
+	files, err := f.storage.config(path, cfg.DataDir)
+	if err != nil {
+		return err
 	}
+	cfg.S3 = files.S3
 	loc, err := time.LoadLocation(*f.timeZone)
 	if err != nil {
-		return fmt.Errorf("%w: --time-zone: %v", errUsage, err)
+		return usagef(path, "--time-zone: %v", err)
 	}
 	cfg.Location = loc
 	cfg.Render.MaxInputPixels = *f.maxInPixels
 	cfg.Render.MaxOutputWidth = *f.maxOutSide
 	cfg.Render.MaxOutputHeight = *f.maxOutSide
 	if *f.rasterDPI < 0 || *f.rasterDPI > render.MaxRasterDPI {
-		return fmt.Errorf("%w: --rasterize-dpi %d: must be 1 to %d (0: the default)", errUsage, *f.rasterDPI, render.MaxRasterDPI)
+		return usagef(path, "--rasterize-dpi %d: must be 1 to %d (0: the default)", *f.rasterDPI, render.MaxRasterDPI)
 	}
 	cfg.Render.RasterDPI = float64(*f.rasterDPI)
 	cfg.Render.RasterTimeout = *f.rasterTime
+	cfg.MetricsToken = *f.metricsToken
 	return nil
 }
 
-func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer, _ bool) error {
-	fs := subFlags("serve", g, stderr)
-	addr := fs.String("addr", envOr("IPSD_ADDR", "127.0.0.1:8080"), "listen address")
-	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); without it plain HTTP, for use behind a proxy")
-	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
-	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body accepted")
-	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob")
-	maxUpload := fs.Int64("max-upload-bytes", int64(envInt("IPSD_MAX_UPLOAD_BYTES", 0)), "largest file of an UploadFile POST (0: 2 GiB)")
-	uploadTimeout := fs.Duration("upload-timeout", envDuration("IPSD_UPLOAD_TIMEOUT", 0), "an upload job with no POST for this long ends (0: 30m)")
-	sessionTTL := fs.Duration("web-session-ttl", envDuration("IPSD_WEB_SESSION_TTL", 0), "how long a sign-in to the Jobs page lasts (0: 12h)")
-	ef := addEngineFlags(fs, -1)
-	if err := fs.Parse(args); err != nil {
+// listenMetrics opens --metrics-addr, if set: before anything else starts,
+// so that a busy port stops the process at once, saying which flag.
+func (f *engineFlags) listenMetrics() (net.Listener, error) {
+	if *f.metricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", *f.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %s (IPSD_METRICS_ADDR): %w", *f.metricsAddr, err)
+	}
+	return ln, nil
+}
+
+func cmdServe(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` of the API, downloads, UploadFile and health")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate `FILE` (PEM); without it plain HTTP, for use behind a proxy")
+	tlsKey := fs.String("tls-key", "", "TLS key `FILE` (PEM)")
+	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body in `BYTES`")
+	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob (`N`)")
+	maxUpload := fs.Int64("max-upload-bytes", 0, "largest file of an UploadFile POST in `BYTES` (0: 2 GiB)")
+	uploadTimeout := fs.Duration("upload-timeout", 0, "an upload job with no POST for this long ends (0: 30m)")
+	sessionTTL := fs.Duration("web-session-ttl", 0, "how long a sign-in to the Jobs page lasts (0: 12h)")
+	ef := addEngineFlags(fs, true)
+	if _, err := fs.parse(args, false); err != nil {
 		return err
 	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	if fs.NArg() > 0 {
+		return usagef("serve", "serve takes no arguments, got %q", fs.Arg(0))
 	}
-	log := newLogger(stderr, *ef.logJSON)
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usagef("serve", "--tls-cert and --tls-key go together")
+	}
+	log := ef.log.logger(c.stderr)
 	cfg := app.Config{
-		DataDir: g.dataDir, DatabaseURL: g.databaseURL,
+		DataDir: c.g.dataDir, DatabaseURL: c.g.databaseURL,
 		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
 		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout, WebSessionTTL: *sessionTTL,
 	}
-	if err := ef.apply(&cfg, *addr, log); err != nil {
+	if err := ef.apply("serve", &cfg, *addr, log); err != nil {
 		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	mln, err := ef.listenMetrics()
+	if err != nil {
+		return err
+	}
+	if mln != nil {
+		defer mln.Close()
 	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", *addr, err)
-	}
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
@@ -179,49 +202,53 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	if *tlsCert != "" {
 		scheme = "https"
 	}
+	servers := []served{{srv: srv, ln: ln, cert: *tlsCert, key: *tlsKey}}
+	if mln != nil {
+		servers = append(servers, served{srv: opsServer(a.MetricsHandler(), log), ln: mln})
+		fmt.Fprintf(c.stdout, "metrics: http://%s/metrics\n", mln.Addr())
+	}
 	log.Info("serving", "url", fmt.Sprintf("%s://%s/scene7/services/IpsApiService", scheme, ln.Addr()), "workers", cfg.Workers)
-	fmt.Fprintf(stdout, "IPS endpoint: %s://%s/scene7/services/IpsApiService\n", scheme, ln.Addr())
-	fmt.Fprintf(stdout, "Jobs page: %s://%s/jobs\n", scheme, ln.Addr())
-
-	errc := make(chan error, 1)
-	go func() {
-		if *tlsCert != "" {
-			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
-		}
-		return nil
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	fmt.Fprintf(c.stdout, "IPS endpoint: %s://%s/scene7/services/IpsApiService\n", scheme, ln.Addr())
+	fmt.Fprintf(c.stdout, "Jobs page: %s://%s/jobs\n", scheme, ln.Addr())
+	return serveAll(ctx, log, servers)
 }
 
-// cmdWorker runs export workers only, no HTTP: scale-out on PostgreSQL.
-func cmdWorker(ctx context.Context, g *globals, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("worker", g, stderr)
-	ef := addEngineFlags(fs, -1)
-	if err := fs.Parse(args); err != nil {
+// cmdWorker runs export workers beside the front ends (scale-out on
+// PostgreSQL); --addr serves its health, readiness and metrics.
+func cmdWorker(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	addr := fs.String("addr", "", "`HOST:PORT` serving /healthz, /readyz and (with --metrics-token) /metrics (off unless set)")
+	fs.envAs("addr", "IPSD_WORKER_ADDR") // not the front end's IPSD_ADDR
+	ef := addEngineFlags(fs, false)
+	if _, err := fs.parse(args, false); err != nil {
 		return err
 	}
-	log := newLogger(stderr, *ef.logJSON)
-	cfg := app.Config{DataDir: g.dataDir, DatabaseURL: g.databaseURL, ServerName: hostname()}
-	if err := ef.apply(&cfg, "", log); err != nil {
+	if fs.NArg() > 0 {
+		return usagef("worker", "worker takes no arguments, got %q", fs.Arg(0))
+	}
+	log := ef.log.logger(c.stderr)
+	cfg := app.Config{DataDir: c.g.dataDir, DatabaseURL: c.g.databaseURL, ServerName: hostname()}
+	if err := ef.apply("worker", &cfg, "", log); err != nil {
 		return err
 	}
 	if cfg.Workers == 0 {
-		return fmt.Errorf("%w: a worker needs --workers > 0 (or -1)", errUsage)
+		return usagef("worker", "a worker needs --workers > 0 (or -1: one per CPU)")
+	}
+	var servers []served
+	var ln net.Listener
+	if *addr != "" {
+		var err error
+		if ln, err = net.Listen("tcp", *addr); err != nil {
+			return fmt.Errorf("--addr %s (IPSD_WORKER_ADDR): %w", *addr, err)
+		}
+		defer ln.Close()
+	}
+	mln, err := ef.listenMetrics()
+	if err != nil {
+		return err
+	}
+	if mln != nil {
+		defer mln.Close()
 	}
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
@@ -231,32 +258,70 @@ func cmdWorker(ctx context.Context, g *globals, args []string, stdout, stderr io
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	if ln != nil {
+		servers = append(servers, served{srv: opsServer(a.OpsHandler(log), log), ln: ln})
+		fmt.Fprintf(c.stdout, "worker health: http://%s/healthz\n", ln.Addr())
+	}
+	if mln != nil {
+		servers = append(servers, served{srv: opsServer(a.MetricsHandler(), log), ln: mln})
+		fmt.Fprintf(c.stdout, "metrics: http://%s/metrics\n", mln.Addr())
+	}
 	log.Info("worker started", "workers", cfg.Workers)
-	fmt.Fprintln(stdout, "worker started")
-	<-ctx.Done()
+	fmt.Fprintln(c.stdout, "worker started")
+	err = serveAll(ctx, log, servers)
 	log.Info("worker stopping: the assets in hand finish, the rest go back to the queue")
-	return nil
+	return err
 }
 
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
+// served is an HTTP server and what it listens on.
+type served struct {
+	srv       *http.Server
+	ln        net.Listener
+	cert, key string // TLS when set
 }
 
-func envDuration(key string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return v
+// opsServer serves health or metrics: small answers, the API's timeouts.
+func opsServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return def
 }
 
-func newLogger(w io.Writer, json bool) *slog.Logger {
-	if json {
-		return slog.New(slog.NewJSONHandler(w, nil))
+// serveAll serves until ctx ends or a server fails, then shuts every
+// server down, giving requests in flight 30 s.
+func serveAll(ctx context.Context, log *slog.Logger, servers []served) error {
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() {
+			if s.cert != "" {
+				errc <- s.srv.ServeTLS(s.ln, s.cert, s.key)
+			} else {
+				errc <- s.srv.Serve(s.ln)
+			}
+		}()
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	var err error
+	select {
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		} else {
+			err = fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if e := s.srv.Shutdown(shutdownCtx); e != nil && err == nil {
+			err = fmt.Errorf("shutdown: %w", e)
+		}
+	}
+	return err
 }
 
 func hostname() string {

@@ -12,13 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/blob"
+	"github.com/ipsexport/ipsd/internal/blob/blobopen"
 	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/download"
+	"github.com/ipsexport/ipsd/internal/iccprofile"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/metrics"
@@ -71,13 +72,18 @@ type Config struct {
 	SMTP *notify.SMTPSender
 	// Location is the time zone of execSchedule (default Local).
 	Location *time.Location
-	// S3 stores files in an S3-compatible bucket instead of DataDir/files.
+	// S3 stores files in an S3-compatible bucket instead of DataDir/files
+	// (blobopen.ParseS3 makes it from the operator's settings).
 	S3 *s3blob.Config
-	// Render configures the renderer; ICC profiles are added from
-	// DataDir/icc.
+	// Render configures the renderer; the registered ICC profiles are
+	// added (iccprofile: DataDir/icc, and the bucket's with S3).
 	Render render.Config
 	// WebSessionTTL is how long a sign-in to the Jobs page lasts (0: 12h).
 	WebSessionTTL time.Duration
+	// MetricsToken, when set, serves /metrics on the API address to
+	// requests bearing it (and MetricsHandler requires it too); without
+	// it the API address has no /metrics (docs/operations.md).
+	MetricsToken string
 }
 
 // App is a running IPS Export.
@@ -87,7 +93,10 @@ type App struct {
 	Service *service.Service
 	Jobs    *jobs.Engine
 	handler http.Handler
-	dataDir string
+	// metrics is token-checked when a token is set; apiMetrics is it
+	// with a token, nil without (not on the API address).
+	metrics, apiMetrics http.Handler
+	dataDir             string
 }
 
 // Open opens (and migrates) the store and builds the service and handler.
@@ -116,6 +125,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		JobStates:  st.JobStateCounts,
 		QueueDepth: func(ctx context.Context) (int, error) { return engine.QueueDepth(ctx) },
 	}, log)
+	// Without a token the API address serves no /metrics.
+	metricsHandler, apiMetrics := m.Handler(), http.Handler(nil)
+	if cfg.MetricsToken != "" {
+		metricsHandler = metrics.RequireToken(cfg.MetricsToken, metricsHandler)
+		apiMetrics = metricsHandler
+	}
 	engine, signer, err := openEngine(ctx, cfg, st, files, m, log)
 	if err != nil {
 		st.Close()
@@ -156,22 +171,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		Dispatcher:         svc,
 		Project:            soap.Projector(schemaSet.Project),
 		Observe:            m.ObserveRequest,
-		Metrics:            m.Handler(),
+		Metrics:            apiMetrics,
 		Logger:             log,
 		WSDL:               wsdl.Files,
 		Schemas:            schemas.Files,
 		DefaultWSDL:        ipsapi.Newest.WSDLFile,
 		AddressPlaceholder: wsdl.AddressPlaceholder,
 		MaxBodyBytes:       cfg.MaxRequestBytes,
-		Ready: func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
-				return fmt.Errorf("database: %w", err)
-			}
-			if _, err := files.Stat(ctx, "readyz-probe"); err != nil && !errors.Is(err, blob.ErrNotFound) {
-				return fmt.Errorf("storage: %w", err)
-			}
-			return nil
-		},
+		Ready:              ready(st, files),
 		Routes: func(mux *http.ServeMux) {
 			mux.Handle("GET "+download.RoutePrefix+"{rest...}", downloads)
 			// A GET gets the IPS fault, not the mux's 405.
@@ -180,28 +187,31 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 			pages.Routes(mux)
 		},
 	})
-	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h, dataDir: cfg.DataDir}, nil
+	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h,
+		metrics: metricsHandler, apiMetrics: apiMetrics, dataDir: cfg.DataDir}, nil
+}
+
+// ready reports whether the database and the file storage answer.
+func ready(st store.Store, files blob.Store) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if err := st.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		if _, err := files.Stat(ctx, "readyz-probe"); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return fmt.Errorf("storage: %w", err)
+		}
+		return nil
+	}
 }
 
 // openFiles opens the file storage: the S3 bucket when configured, else
-// DataDir/files (also any shared mount).
+// DataDir/files (also any shared mount), as every command opens it.
 func openFiles(ctx context.Context, cfg Config) (blob.Store, error) {
-	if cfg.S3 != nil {
-		st, err := s3blob.New(ctx, *cfg.S3)
-		if err != nil {
-			return nil, fmt.Errorf("file storage: %w", err)
-		}
-		return st, nil
-	}
-	local, err := blob.NewLocal(filepath.Join(cfg.DataDir, "files"))
-	if err != nil {
-		return nil, fmt.Errorf("file storage: %w", err)
-	}
-	return local, nil
+	return blobopen.Open(ctx, blobopen.Config{DataDir: cfg.DataDir, S3: cfg.S3})
 }
 
 // openEngine builds the renderer and the job engine on the store's
-// database, and migrates River's tables.
+// database (whose River tables OpenStore has migrated).
 func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Store, m *metrics.Metrics, log *slog.Logger) (*jobs.Engine, download.Signer, error) {
 	key := cfg.SigningKey
 	if len(key) == 0 {
@@ -215,7 +225,11 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 	if rcfg.Logger == nil {
 		rcfg.Logger = log
 	}
-	profiles, err := iccProfiles(filepath.Join(cfg.DataDir, "icc"))
+	var shared blob.Store // registered profiles live in the bucket too
+	if cfg.S3 != nil {
+		shared = files
+	}
+	profiles, err := iccprofile.Load(ctx, cfg.DataDir, shared)
 	if err != nil {
 		return nil, signer, err
 	}
@@ -255,9 +269,6 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 	if err != nil {
 		return nil, signer, err
 	}
-	if err := engine.Migrate(ctx); err != nil {
-		return nil, signer, err
-	}
 	return engine, signer, nil
 }
 
@@ -276,29 +287,12 @@ func signingKey(path string) ([]byte, error) {
 	return b, nil
 }
 
-// iccProfiles lists the profiles `ipsd admin icc add` registered: NAME.icc
-// files under dir.
-func iccProfiles(dir string) (map[string]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("icc profiles: %w", err)
-	}
-	out := map[string]string{}
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".icc"); ok && !e.IsDir() {
-			out[name] = filepath.Join(dir, e.Name())
-		}
-	}
-	return out, nil
-}
-
 // Start starts this process's workers.
 func (a *App) Start(ctx context.Context) error { return a.Jobs.Start(ctx) }
 
-// OpenStore opens and migrates the configured store.
+// OpenStore opens the configured store and brings every table to the
+// current version, River's included (storeopen.Migrate: under an advisory
+// lock on PostgreSQL, so processes may start together).
 func OpenStore(ctx context.Context, databaseURL, dataDir string) (store.Store, error) {
 	st, err := storeopen.Open(ctx, databaseURL, dataDir)
 	if err != nil {
@@ -313,6 +307,17 @@ func OpenStore(ctx context.Context, databaseURL, dataDir string) (store.Store, e
 
 // Handler is the HTTP handler of every route.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves the metrics, requiring Config.MetricsToken when
+// one is set: for a metrics address of its own (`--metrics-addr`).
+func (a *App) MetricsHandler() http.Handler { return a.metrics }
+
+// OpsHandler serves /healthz, /readyz and, under the API address's rule
+// (only with Config.MetricsToken), /metrics: the HTTP face of a process
+// that serves no API (`ipsd worker --addr`).
+func (a *App) OpsHandler(log *slog.Logger) http.Handler {
+	return server.Ops(server.Config{Ready: ready(a.Store, a.Blob), Metrics: a.apiMetrics, Logger: log})
+}
 
 // Close stops the workers (the asset in hand finishes; the rest go back
 // to the queue) and releases the store.

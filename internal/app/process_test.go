@@ -131,8 +131,14 @@ func procEnv() []string {
 // runIpsd runs a short ipsd command (admin …) and returns its stdout.
 func runIpsd(t testing.TB, args ...string) string {
 	t.Helper()
+	return runIpsdEnv(t, nil, args...)
+}
+
+// runIpsdEnv is runIpsd with variables added to the environment.
+func runIpsdEnv(t testing.TB, env []string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(ipsdBinary(t), args...)
-	cmd.Env = procEnv()
+	cmd.Env = append(procEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -155,11 +161,23 @@ type ipsdProc struct {
 	exited  chan struct{}
 	state   *os.ProcessState
 	base    string // http://127.0.0.1:port of a serve
+	health  string // http://127.0.0.1:port of a worker's --addr
 }
 
 // startIpsd starts ipsd with args and waits until it says it is serving
 // (serve) or started (worker).
 func startIpsd(t testing.TB, name string, args ...string) *ipsdProc {
+	t.Helper()
+	p := launchIpsd(t, name, nil, args...)
+	if err := p.await(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// launchIpsd starts ipsd with args and variables added to its environment,
+// without waiting: await does.
+func launchIpsd(t testing.TB, name string, env []string, args ...string) *ipsdProc {
 	t.Helper()
 	p := &ipsdProc{t: t, name: name, ready: make(chan string, 1), exited: make(chan struct{})}
 	p.logPath = filepath.Join(t.TempDir(), name+".log")
@@ -167,7 +185,7 @@ func startIpsd(t testing.TB, name string, args ...string) *ipsdProc {
 	require.NoError(t, err)
 	fmt.Fprintf(f, "# ipsd %s\n", strings.Join(args, " "))
 	p.cmd = exec.Command(ipsdBinary(t), args...)
-	p.cmd.Env = procEnv()
+	p.cmd.Env = append(procEnv(), env...)
 	p.cmd.Stderr = f
 	// If the test binary dies, so do its servers.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -186,6 +204,8 @@ func startIpsd(t testing.TB, name string, args ...string) *ipsdProc {
 			if u, ok := strings.CutPrefix(line, "IPS endpoint: "); ok {
 				p.ready <- strings.TrimSuffix(u, soapPath)
 				sent = true
+			} else if u, ok := strings.CutPrefix(line, "worker health: "); ok {
+				p.health = strings.TrimSuffix(u, "/healthz") // before "worker started"
 			} else if line == "worker started" {
 				p.ready <- ""
 				sent = true
@@ -210,15 +230,21 @@ func startIpsd(t testing.TB, name string, args ...string) *ipsdProc {
 			t.Logf("--- %s log (tail) ---\n%s", p.name, p.logTail(40))
 		}
 	})
+	return p
+}
+
+// await waits until the process says it is serving (serve) or started
+// (worker); an error if it exits first or takes longer than limit.
+func (p *ipsdProc) await(limit time.Duration) error {
 	select {
 	case u := <-p.ready:
 		p.base = u
+		return nil
 	case <-p.exited:
-		t.Fatalf("%s exited before it was ready (%v); its log follows", name, p.state)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s not ready after 60s; its log follows", name)
+		return fmt.Errorf("%s exited before it was ready (%v); its log follows", p.name, p.state)
+	case <-time.After(limit):
+		return fmt.Errorf("%s not ready after %s; its log follows", p.name, limit)
 	}
-	return p
 }
 
 func (p *ipsdProc) logText() string {

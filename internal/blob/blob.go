@@ -31,3 +31,12 @@ type Store interface {
 	// DeletePrefix removes every key under prefix (a "directory").
 	DeletePrefix(ctx context.Context, prefix string) error
 }
+
+// Lister is a Store that can list its keys: the shared ICC profiles are
+// found this way (docs/operations.md).
+type Lister interface {
+	// List describes every key under the directory prefix ("a" or "a/":
+	// the keys under "a/", never "ab"), in key order. A prefix holding
+	// nothing is an empty list, not an error. Info.SHA256 may be empty.
+	List(ctx context.Context, prefix string) ([]Info, error)
+}

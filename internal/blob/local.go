@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -19,6 +20,8 @@ import (
 type Local struct {
 	root string
 }
+
+var _ Lister = (*Local)(nil)
 
 // NewLocal returns a store rooted at dir, creating it.
 func NewLocal(dir string) (*Local, error) {
@@ -169,6 +172,50 @@ func (l *Local) DeletePrefix(ctx context.Context, prefix string) error {
 		return fmt.Errorf("delete %s: %w", prefix, err)
 	}
 	return nil
+}
+
+// List walks the directory prefix. Temporary files of a Put under way
+// (".tmp-…") are not keys and are left out.
+func (l *Local) List(ctx context.Context, prefix string) ([]Info, error) {
+	dir, err := l.path(strings.TrimSuffix(prefix, "/"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Info
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == dir {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if p == dir && !d.IsDir() {
+			return fs.SkipAll // a file is not a directory
+		}
+		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".tmp-") {
+			return nil
+		}
+		st, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(l.root, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, Info{Key: filepath.ToSlash(rel), Size: st.Size(), Modified: st.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	// The walk orders each directory's names; keys sort differently
+	// ("a/b.txt" before "a/b/c").
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }
 
 // ctxReader stops a long copy when the context ends.

@@ -107,6 +107,50 @@ func (im *Importer) Replace(ctx context.Context, handle string, f File) (store.A
 	return after, nil
 }
 
+// SameName finds the assets a file would replace: in the same folder
+// (folder is relative to the company root, "" or "a/b" with or without
+// slashes), with the same file name and extension, compared
+// case-insensitively – IPS's overwrite mode OverwriteFullName, "in the
+// current folder with the same base image name and extension" – and a
+// file of their own (a set has none). The UploadFile servlet and `ipsd
+// admin asset import --overwrite` replace the first and remove the rest.
+func (im *Importer) SameName(ctx context.Context, co store.Company, folder, fileName string) ([]store.Asset, error) {
+	name, err := baseName(fileName)
+	if err != nil {
+		return nil, err
+	}
+	found, err := im.Store.AssetsByNames(ctx, co.Handle, []string{strings.TrimSuffix(name, path.Ext(name))}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("assets named %s: %w", name, err)
+	}
+	want := co.RootPath
+	if f := strings.Trim(folder, "/"); f != "" {
+		want += f + "/"
+	}
+	var out []store.Asset
+	for _, a := range found {
+		if a.FolderPath == want && strings.EqualFold(a.FileName, name) && a.StorageKey != "" {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// Remove deletes an asset from the catalogue, then its file. An asset
+// already gone is not an error; a file that cannot be removed only costs
+// space, and is reported after the asset is gone.
+func (im *Importer) Remove(ctx context.Context, companyHandle string, a store.Asset) error {
+	if err := im.Store.DeleteAsset(ctx, companyHandle, a.Handle); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete asset %s: %w", a.Handle, err)
+	}
+	if a.StorageKey != "" {
+		if err := im.Blob.Delete(ctx, a.StorageKey); err != nil {
+			return fmt.Errorf("delete file of deleted asset %s: %w", a.Handle, err)
+		}
+	}
+	return nil
+}
+
 // baseName is the file name an asset takes from a file's name.
 func baseName(fileName string) (string, error) {
 	name := path.Base(fileName)

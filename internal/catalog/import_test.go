@@ -113,3 +113,42 @@ func TestImportThenReplace(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, b, got[0])
 }
+
+// SameName finds what an overwrite replaces: the same file name and
+// extension, any case, in that folder only, never a set; Remove takes an
+// asset and its file away.
+func TestSameNameAndRemove(t *testing.T) {
+	ctx := context.Background()
+	im, co, root := newImporter(t)
+	imp := func(folder, name string) store.Asset {
+		a, err := im.Import(ctx, File{CompanyHandle: co.Handle, FolderPath: folder, FileName: name, Body: bytes.NewReader(pngOf(t, 4, 3))})
+		require.NoError(t, err)
+		return a
+	}
+	a := imp("shoes/red", "boot.png")
+	b := imp("shoes/red/", "BOOT.png")
+	imp("shoes", "boot.png")
+	imp("shoes/red", "boot.jpg")
+	_, err := im.Store.CreateAsset(ctx, store.NewAsset{CompanyHandle: co.Handle, FolderHandle: a.FolderHandle,
+		Name: "boot", FileName: "boot.png", Type: "ImageSet", Members: []string{a.Handle}})
+	require.NoError(t, err)
+
+	got, err := im.SameName(ctx, co, "/shoes/red/", "Boot.PNG")
+	require.NoError(t, err)
+	var handles []string
+	for _, x := range got {
+		handles = append(handles, x.Handle)
+	}
+	assert.ElementsMatch(t, []string{a.Handle, b.Handle}, handles)
+	none, err := im.SameName(ctx, co, "", "boot.png")
+	require.NoError(t, err)
+	assert.Empty(t, none, "the root holds no boot.png")
+
+	require.NoError(t, im.Remove(ctx, co.Handle, b))
+	require.NoError(t, im.Remove(ctx, co.Handle, b), "gone already: no error")
+	assert.NotContains(t, storedFiles(t, root), b.StorageKey)
+	got, err = im.SameName(ctx, co, "shoes/red", "boot.png")
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, a.Handle, got[0].Handle)
+}

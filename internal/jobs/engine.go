@@ -24,13 +24,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ipsexport/ipsd/internal/blob"
@@ -136,7 +133,6 @@ type Engine struct {
 	exporter *export.Exporter
 	log      *slog.Logger
 	q        queue
-	migrate  func(ctx context.Context) error
 	depth    func(ctx context.Context) (int, error)
 	orphans  func(ctx context.Context) error // nil where other processes may be working
 	started  bool
@@ -158,7 +154,6 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	e.q = c
-	e.migrate = migrator[*sql.Tx](drv)
 	e.depth = func(ctx context.Context) (n int, err error) {
 		err = db.QueryRowContext(ctx, queueDepthSQL).Scan(&n)
 		return n, err
@@ -186,25 +181,11 @@ func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	e.q = c
-	e.migrate = migrator[pgx.Tx](drv)
 	e.depth = func(ctx context.Context) (n int, err error) {
 		err = pool.QueryRow(ctx, queueDepthSQL).Scan(&n)
 		return n, err
 	}
 	return e, nil
-}
-
-func migrator[TTx any](drv riverdriver.Driver[TTx]) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		m, err := rivermigrate.New(drv, nil)
-		if err != nil {
-			return fmt.Errorf("river migrator: %w", err)
-		}
-		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-			return fmt.Errorf("river migrate: %w", err)
-		}
-		return nil
-	}
 }
 
 func newEngine(cfg Config) *Engine {
@@ -285,9 +266,6 @@ func (e *Engine) QueueDepth(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
-
-// Migrate creates or upgrades River's tables.
-func (e *Engine) Migrate(ctx context.Context) error { return e.migrate(ctx) }
 
 // Start starts working (when Workers > 0). Inserting works without it.
 func (e *Engine) Start(ctx context.Context) error {

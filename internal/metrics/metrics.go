@@ -7,9 +7,11 @@ package metrics
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +75,25 @@ func New(g Gauges, log *slog.Logger) *Metrics {
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// RequireToken serves h only to requests that bear token, as Prometheus
+// sends it with `authorization: {credentials: …}` or `bearer_token`:
+// "Authorization: Bearer TOKEN" (compared in constant time). Others get
+// 401 and no metrics: they name operations, job states and queue depth,
+// which an outsider has no business reading (docs/operations.md).
+func RequireToken(token string, h http.Handler) http.Handler {
+	want := []byte(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if token == "" || !strings.EqualFold(scheme, "Bearer") ||
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ipsd metrics"`)
+			http.Error(w, "metrics need the bearer token (--metrics-token)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // ObserveRequest counts one IPS call (soap.Observer).

@@ -75,6 +75,30 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("GET /scene7/{file}", func(w http.ResponseWriter, r *http.Request) {
 		docs.serve(w, r, r.PathValue("file"))
 	})
+	addOps(mux, cfg, log)
+	if cfg.Routes != nil {
+		cfg.Routes(mux)
+	}
+	return recoverer(log, mux)
+}
+
+// Ops returns the handler of the operations routes alone – /healthz,
+// /readyz and, when cfg.Metrics is set, /metrics – for a process that
+// serves no API (`ipsd worker --addr`). Only Ready, Metrics and Logger of
+// cfg are used.
+func Ops(cfg Config) http.Handler {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	addOps(mux, cfg, log)
+	return recoverer(log, mux)
+}
+
+// addOps adds /healthz (the process answers), /readyz (cfg.Ready: the
+// database and storage answer) and /metrics.
+func addOps(mux *http.ServeMux, cfg Config, log *slog.Logger) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -95,10 +119,6 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
-	if cfg.Routes != nil {
-		cfg.Routes(mux)
-	}
-	return recoverer(log, mux)
 }
 
 // recoverer keeps a panic in any route from killing the connection with a

@@ -625,36 +625,16 @@ func (u *post) file(p *multipart.Part, name, filename string) *soap.Fault {
 	return nil
 }
 
-// existing finds the assets the file would replace: same folder, same file
-// name and extension, case-insensitively (IPS's overwrite mode
-// OverwriteFullName, "in the current folder with the same base image name
-// and extension", r-company-settings.md).
+// existing finds the assets the file would replace (catalog's SameName:
+// same folder, same file name and extension, case-insensitively).
 func (u *post) existing(t target) ([]store.Asset, error) {
-	found, err := u.h.cfg.Store.AssetsByNames(u.ctx, u.co.Handle, []string{assetName(t.File)}, nil)
-	if err != nil {
-		return nil, err
-	}
-	folder := u.co.RootPath + t.Folder
-	var out []store.Asset
-	for _, a := range found {
-		if a.FolderPath == folder && strings.EqualFold(a.FileName, t.File) && a.StorageKey != "" {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return u.h.cfg.Importer.SameName(u.ctx, u.co, t.Folder, t.File)
 }
 
 // remove deletes an asset and its file.
 func (u *post) remove(a store.Asset) {
-	ctx := context.WithoutCancel(u.ctx)
-	if err := u.h.cfg.Store.DeleteAsset(ctx, u.co.Handle, a.Handle); err != nil && !errors.Is(err, store.ErrNotFound) {
-		u.h.log.Error("upload: cannot delete asset", "asset", a.Handle, "err", err)
-		return
-	}
-	if a.StorageKey != "" {
-		if err := u.h.cfg.Importer.Blob.Delete(ctx, a.StorageKey); err != nil {
-			u.h.log.Error("upload: cannot delete file of deleted asset", "asset", a.Handle, "key", a.StorageKey, "err", err)
-		}
+	if err := u.h.cfg.Importer.Remove(context.WithoutCancel(u.ctx), u.co.Handle, a); err != nil {
+		u.h.log.Error("upload: cannot remove asset", "asset", a.Handle, "key", a.StorageKey, "err", err)
 	}
 }
 

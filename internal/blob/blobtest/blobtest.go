@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"DeletePrefix/NoSlash", testDeletePrefixNoSlash},
 		{"DeletePrefix/Missing", testDeletePrefixMissing},
 		{"ConcurrentReplace", testConcurrentReplace},
+		{"List", testList},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -454,6 +455,39 @@ func testDeletePrefixMissing(t *testing.T, s blob.Store) {
 	require.NoError(t, s.DeletePrefix(ctx(t), "k/v/"))
 	got, _ := read(t, s, "k/v")
 	assert.Equal(t, "v", string(got), "a file is not a directory")
+}
+
+// testList: a Lister lists the keys under a directory, deep ones too, in
+// key order, with their sizes; never a sibling whose name only starts
+// with the prefix.
+func testList(t *testing.T, s blob.Store) {
+	l, ok := s.(blob.Lister)
+	if !ok {
+		t.Skipf("%T does not list", s)
+	}
+	for _, k := range []string{"icc/b.icc", "icc/a.icc", "icc/sub/c.icc", "icc/b.icc.x", "iccx", "iccy/d", "other/e"} {
+		put(t, s, k, "data of "+k)
+	}
+	got, err := l.List(ctx(t), "icc")
+	require.NoError(t, err)
+	var keys []string
+	for _, in := range got {
+		keys = append(keys, in.Key)
+		assert.Equal(t, int64(len("data of "+in.Key)), in.Size, in.Key)
+		checkModified(t, in.Key, in.Modified)
+	}
+	assert.Equal(t, []string{"icc/a.icc", "icc/b.icc", "icc/b.icc.x", "icc/sub/c.icc"}, keys)
+	again, err := l.List(ctx(t), "icc/")
+	require.NoError(t, err)
+	assert.Equal(t, got, again, "with or without the trailing slash")
+	none, err := l.List(ctx(t), "never")
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	file, err := l.List(ctx(t), "other/e")
+	require.NoError(t, err)
+	assert.Empty(t, file, "a file is not a directory")
+	_, err = l.List(ctx(t), "../up")
+	assert.Error(t, err)
 }
 
 // testConcurrentReplace replaces a key over and over while readers read it:

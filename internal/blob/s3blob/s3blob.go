@@ -83,6 +83,11 @@ type Config struct {
 	AccessKey, SecretKey string
 	// UseSSL selects https.
 	UseSSL bool
+	// CheckTimeout bounds New's and CreateBucket's first request, which
+	// says whether the endpoint answers and the bucket exists; 0 means
+	// DefaultCheckTimeout. minio-go retries a refused connection with
+	// back-off, for minutes when unbounded.
+	CheckTimeout time.Duration
 	// PartSize is the multipart upload part size in bytes, 5 MiB to 5 GiB;
 	// 0 means DefaultPartSize. A Put holds up to about two parts in memory,
 	// and an object has at most 10,000 parts.
@@ -91,6 +96,9 @@ type Config struct {
 
 // DefaultPartSize is the part size when Config.PartSize is 0.
 const DefaultPartSize = 16 << 20
+
+// DefaultCheckTimeout is the check's bound when Config.CheckTimeout is 0.
+const DefaultCheckTimeout = 20 * time.Second
 
 const (
 	minPartSize = 5 << 20 // S3's minimum for all but the last part
@@ -113,46 +121,110 @@ type Store struct {
 	partSize int64
 }
 
-var _ blob.Store = (*Store)(nil)
+var (
+	_ blob.Store  = (*Store)(nil)
+	_ blob.Lister = (*Store)(nil)
+)
 
-// New connects to cfg.Endpoint and checks that the bucket exists.
+// ErrNoBucket is returned by New when the bucket does not exist.
+var ErrNoBucket = errors.New("bucket does not exist")
+
+// New connects to cfg.Endpoint and checks that the bucket exists (a
+// missing one is ErrNoBucket).
 func New(ctx context.Context, cfg Config) (*Store, error) {
+	c, prefix, partSize, err := connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := bucketExists(ctx, c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("s3 bucket %s at %s: %w", cfg.Bucket, endpointURL(cfg), ErrNoBucket)
+	}
+	return &Store{c: c, bucket: cfg.Bucket, prefix: prefix, partSize: partSize}, nil
+}
+
+// CreateBucket makes cfg.Bucket (in cfg.Region, or the server's default)
+// unless it exists; created says whether it did. Nothing else of cfg is
+// needed but the endpoint and credentials.
+func CreateBucket(ctx context.Context, cfg Config) (created bool, err error) {
+	c, _, _, err := connect(cfg)
+	if err != nil {
+		return false, err
+	}
+	ok, err := bucketExists(ctx, c, cfg)
+	if err != nil || ok {
+		return false, err
+	}
+	if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
+		// Made by another process in between: as good as ours.
+		if minio.ToErrorResponse(err).Code == "BucketAlreadyOwnedByYou" {
+			return false, nil
+		}
+		return false, fmt.Errorf("s3 create bucket %s at %s: %w", cfg.Bucket, endpointURL(cfg), err)
+	}
+	return true, nil
+}
+
+// bucketExists asks whether the bucket exists, within cfg.CheckTimeout.
+func bucketExists(ctx context.Context, c *minio.Client, cfg Config) (bool, error) {
+	timeout := cfg.CheckTimeout
+	if timeout <= 0 {
+		timeout = DefaultCheckTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := c.BucketExists(cctx, cfg.Bucket)
+	if err != nil {
+		if cctx.Err() != nil && ctx.Err() == nil {
+			return false, fmt.Errorf("s3 bucket %s at %s: no answer within %s: %w", cfg.Bucket, endpointURL(cfg), timeout, err)
+		}
+		return false, fmt.Errorf("s3 bucket %s at %s: %w", cfg.Bucket, endpointURL(cfg), err)
+	}
+	return ok, nil
+}
+
+// connect checks cfg and makes the client; no request is sent.
+func connect(cfg Config) (c *minio.Client, prefix string, partSize int64, err error) {
 	if cfg.Endpoint == "" || strings.Contains(cfg.Endpoint, "://") {
-		return nil, fmt.Errorf("s3: endpoint %q must be host[:port], without a scheme (set UseSSL for https)", cfg.Endpoint)
+		return nil, "", 0, fmt.Errorf("s3: endpoint %q must be host[:port], without a scheme (set UseSSL for https)", cfg.Endpoint)
 	}
 	if cfg.Bucket == "" {
-		return nil, errors.New("s3: no bucket")
+		return nil, "", 0, errors.New("s3: no bucket")
 	}
-	prefix := strings.TrimSuffix(cfg.Prefix, "/")
+	prefix = strings.TrimSuffix(cfg.Prefix, "/")
 	if prefix != "" {
 		if _, err := blob.CleanKey(prefix); err != nil {
-			return nil, fmt.Errorf("s3: prefix: %w", err)
+			return nil, "", 0, fmt.Errorf("s3: prefix: %w", err)
 		}
 		prefix += "/"
 	}
-	partSize := cfg.PartSize
+	partSize = cfg.PartSize
 	if partSize == 0 {
 		partSize = DefaultPartSize
 	}
 	if partSize < minPartSize || partSize > maxPartSize {
-		return nil, fmt.Errorf("s3: part size %d is outside 5 MiB to 5 GiB", partSize)
+		return nil, "", 0, fmt.Errorf("s3: part size %d is outside 5 MiB to 5 GiB", partSize)
 	}
-	c, err := minio.New(cfg.Endpoint, &minio.Options{
+	c, err = minio.New(cfg.Endpoint, &minio.Options{
 		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure: cfg.UseSSL,
 		Region: cfg.Region,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("s3 %s: %w", cfg.Endpoint, err)
+		return nil, "", 0, fmt.Errorf("s3 %s: %w", cfg.Endpoint, err)
 	}
-	ok, err := c.BucketExists(ctx, cfg.Bucket)
-	if err != nil {
-		return nil, fmt.Errorf("s3 bucket %s at %s: %w", cfg.Bucket, cfg.Endpoint, err)
+	return c, prefix, partSize, nil
+}
+
+// endpointURL is the endpoint as the client reaches it, for messages.
+func endpointURL(cfg Config) string {
+	if cfg.UseSSL {
+		return "https://" + cfg.Endpoint
 	}
-	if !ok {
-		return nil, fmt.Errorf("s3 bucket %s at %s does not exist", cfg.Bucket, cfg.Endpoint)
-	}
-	return &Store{c: c, bucket: cfg.Bucket, prefix: prefix, partSize: partSize}, nil
+	return "http://" + cfg.Endpoint
 }
 
 // Client is the underlying minio-go client, for tests and tools.
@@ -443,6 +515,25 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix string) error {
 		return fmt.Errorf("s3 delete prefix %s: %w", prefix, err)
 	}
 	return nil
+}
+
+// List describes the keys under the directory prefix, in key order, from
+// listings of 1,000 (ListObjects). The digest is not listed: Info.SHA256
+// is empty.
+func (s *Store) List(ctx context.Context, prefix string) ([]blob.Info, error) {
+	dir, err := s.object(strings.TrimSuffix(prefix, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("s3 list: %w", err)
+	}
+	dir += "/"
+	var out []blob.Info
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: dir, Recursive: true}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("s3 list %s: %w", prefix, o.Err)
+		}
+		out = append(out, blob.Info{Key: strings.TrimPrefix(o.Key, s.prefix), Size: o.Size, Modified: o.LastModified})
+	}
+	return out, nil
 }
 
 func info(key string, oi minio.ObjectInfo) blob.Info {

@@ -290,6 +290,30 @@ func TestNewErrors(t *testing.T) {
 	cfg := srv.Config(bucket)
 	_, err := s3blob.New(ctx, cfg)
 	assert.NoError(t, err, "default part size")
+	cfg.Bucket = "no-such-bucket"
+	_, err = s3blob.New(ctx, cfg)
+	assert.ErrorIs(t, err, s3blob.ErrNoBucket)
+	assert.ErrorContains(t, err, "no-such-bucket at http://"+srv.Endpoint)
+}
+
+// CreateBucket makes a missing bucket once; New then finds it.
+func TestCreateBucket(t *testing.T) {
+	ctx := t.Context()
+	cfg := srv.Config("made-by-create-bucket")
+	t.Cleanup(func() { _ = srv.Client().RemoveBucket(context.Background(), cfg.Bucket) })
+	_, err := s3blob.New(ctx, cfg)
+	require.ErrorIs(t, err, s3blob.ErrNoBucket)
+	created, err := s3blob.CreateBucket(ctx, cfg)
+	require.NoError(t, err)
+	assert.True(t, created)
+	created, err = s3blob.CreateBucket(ctx, cfg)
+	require.NoError(t, err)
+	assert.False(t, created, "the second time it exists")
+	_, err = s3blob.New(ctx, cfg)
+	require.NoError(t, err)
+	cfg.SecretKey = "wrong"
+	_, err = s3blob.CreateBucket(ctx, cfg)
+	assert.Error(t, err)
 }
 
 // checkNoLeftovers would see what it looks for: an unfinished multipart

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -79,23 +80,51 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Migrate applies the pending schema migrations. A session advisory lock
-// makes concurrent `ipsd migrate` runs (several workers starting at once)
-// take turns.
-func (s *Store) Migrate(ctx context.Context) error {
-	p, err := s.provider(true)
+// MigrateLockTimeout bounds the wait for another process's migration.
+const MigrateLockTimeout = 5 * time.Minute
+
+// Migrate applies the pending schema migrations (MigrateWith, nothing
+// more).
+func (s *Store) Migrate(ctx context.Context) error { return s.MigrateWith(ctx) }
+
+// MigrateWith applies the pending schema migrations, then runs each of
+// more (the job queue's migrations), all under one session advisory lock
+// taken with pg_advisory_lock on a connection of its own: processes that
+// start together (replicas, `ipsd migrate` beside them) take turns, and
+// the later ones find nothing to do. The lock is goose's (lock.DefaultLockID),
+// so an older ipsd migrating through goose's own locker takes turns too.
+// The connection is closed at the end, which releases the lock whatever
+// happened; a wait longer than MigrateLockTimeout is an error.
+func (s *Store) MigrateWith(ctx context.Context, more ...func(context.Context) error) error {
+	p, err := s.provider()
 	if err != nil {
 		return err
 	}
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("migrate postgres: lock connection: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	lockCtx, cancel := context.WithTimeout(ctx, MigrateLockTimeout)
+	_, err = conn.Exec(lockCtx, "SELECT pg_advisory_lock($1)", lock.DefaultLockID)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("migrate postgres: waiting for the migration lock (another process is migrating; session advisory lock %d): %w", lock.DefaultLockID, err)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate postgres: %w", err)
+	}
+	for _, m := range more {
+		if err := m(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // MigrationVersion returns the schema version the database is at.
 func (s *Store) MigrationVersion(ctx context.Context) (int64, error) {
-	p, err := s.provider(false)
+	p, err := s.provider()
 	if err != nil {
 		return 0, err
 	}
@@ -106,20 +135,12 @@ func (s *Store) MigrationVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
-func (s *Store) provider(locked bool) (*goose.Provider, error) {
+func (s *Store) provider() (*goose.Provider, error) {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("postgres migrations: %w", err)
 	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	if locked {
-		l, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300)) // poll each second, up to 5 minutes
-		if err != nil {
-			return nil, fmt.Errorf("postgres migrations: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(l))
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, s.db, fsys, opts...)
+	p, err := goose.NewProvider(goose.DialectPostgres, s.db, fsys, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return nil, fmt.Errorf("postgres migrations: %w", err)
 	}

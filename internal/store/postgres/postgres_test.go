@@ -2,8 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/pressly/goose/v3/lock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -44,11 +48,13 @@ func TestOpenDoesNotMigrate(t *testing.T) {
 }
 
 func TestMigrateIdempotentAndConcurrent(t *testing.T) {
-	t.Parallel() // it waits on goose's lock polling (1 s): overlap the suite
+	t.Parallel()
 	ctx := context.Background()
 	dsn := pg.NewDatabase(t)
 	// Several processes migrating at once (workers starting together) take
-	// turns on goose's advisory lock.
+	// turns on the advisory lock: what runs after the schema (River's
+	// migrations) runs in one of them at a time, holding the lock.
+	var inside, most atomic.Int32
 	errs := make(chan error, 3)
 	for range 3 {
 		go func() {
@@ -58,12 +64,29 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 				return
 			}
 			defer s.Close()
-			errs <- s.Migrate(ctx)
+			errs <- s.MigrateWith(ctx, func(ctx context.Context) error {
+				n := inside.Add(1)
+				defer inside.Add(-1)
+				if n > most.Load() {
+					most.Store(n)
+				}
+				var held bool
+				if err := s.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+					AND ((classid::bigint << 32) | objid::bigint) = $1)`, lock.DefaultLockID).Scan(&held); err != nil {
+					return err
+				}
+				if !held {
+					return errors.New("the migration lock is not held")
+				}
+				time.Sleep(50 * time.Millisecond)
+				return nil
+			})
 		}()
 	}
 	for range 3 {
 		require.NoError(t, <-errs)
 	}
+	assert.Equal(t, int32(1), most.Load(), "one migrator at a time")
 	s, err := postgres.Open(ctx, dsn)
 	require.NoError(t, err)
 	defer s.Close()
