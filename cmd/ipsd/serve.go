@@ -18,6 +18,8 @@ import (
 	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
+	"github.com/ipsexport/ipsd/internal/server"
+	"github.com/ipsexport/ipsd/internal/service"
 )
 
 // engineFlags are the settings `serve` and `worker` share.
@@ -125,10 +127,23 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	addr := fs.String("addr", envOr("IPSD_ADDR", "127.0.0.1:8080"), "listen address")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM); without it plain HTTP, for use behind a proxy")
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
-	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body accepted")
+	maxBody := fs.Int64("max-request-bytes", int64(envInt("IPSD_MAX_REQUEST_BYTES", 8<<20)), "largest SOAP request body accepted (after gunzip), and most an UploadFile POST may send before its caller is authenticated")
 	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob")
 	maxUpload := fs.Int64("max-upload-bytes", int64(envInt("IPSD_MAX_UPLOAD_BYTES", 0)), "largest file of an UploadFile POST (0: 2 GiB)")
 	uploadTimeout := fs.Duration("upload-timeout", envDuration("IPSD_UPLOAD_TIMEOUT", 0), "an upload job with no POST for this long ends (0: 30m)")
+	// Limits on requests before they are answered and on logins
+	// (docs/security.md).
+	defLimits, defLogins := app.DefaultRequestLimits(), service.DefaultLoginPolicy()
+	maxBuffered := fs.Int64("max-buffered-bytes", int64(envInt("IPSD_MAX_BUFFERED_BYTES", int(defLimits.MaxBufferedBytes))), "request bytes all requests in flight may hold in memory together; past it, 503 (-1: no bound)")
+	readHeaderTimeout := fs.Duration("read-header-timeout", envDuration("IPSD_READ_HEADER_TIMEOUT", 10*time.Second), "longest a client may take to send a request's headers")
+	idleTimeout := fs.Duration("idle-timeout", envDuration("IPSD_IDLE_TIMEOUT", 2*time.Minute), "longest a kept-alive connection may wait for its next request")
+	bodyIdle := fs.Duration("body-idle-timeout", envDuration("IPSD_BODY_IDLE_TIMEOUT", defLimits.BodyIdleTimeout), "longest a request body may send nothing (negative: no deadline)")
+	bodyRate := fs.Int64("body-min-rate", int64(envInt("IPSD_BODY_MIN_RATE", int(defLimits.BodyMinRate))), "slowest average rate, in bytes/s, a request body may arrive at after its first --body-idle-timeout (-1: none)")
+	trustedProxies := fs.String("trusted-proxies", os.Getenv("IPSD_TRUSTED_PROXIES"), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (default: none)")
+	loginFailures := fs.Int("login-failures", envInt("IPSD_LOGIN_FAILURES", defLogins.Failures), "failed logins per account and client address per --login-window before that address waits")
+	loginAddrFailures := fs.Int("login-address-failures", envInt("IPSD_LOGIN_ADDRESS_FAILURES", defLogins.AddressFailures), "failed logins per client address (over accounts it has not logged in to) per --login-window")
+	loginAcctFailures := fs.Int("login-account-failures", envInt("IPSD_LOGIN_ACCOUNT_FAILURES", defLogins.AccountFailures), "failed logins per account from addresses that never logged in to it, per --login-window, before such addresses are paced")
+	loginWindow := fs.Duration("login-window", envDuration("IPSD_LOGIN_WINDOW", defLogins.Window), "time over which the login failure budgets refill")
 	ef := addEngineFlags(fs, -1)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -136,11 +151,23 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
 	}
+	proxies, err := server.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
+		return fmt.Errorf("%w: --trusted-proxies: %v", errUsage, err)
+	}
 	log := newLogger(stderr, *ef.logJSON)
 	cfg := app.Config{
 		DataDir: g.dataDir, DatabaseURL: g.databaseURL,
 		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
 		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout,
+		RequestLimits: app.RequestLimits{
+			MaxBufferedBytes: *maxBuffered, BodyIdleTimeout: *bodyIdle, BodyMinRate: *bodyRate,
+			TrustedProxies: proxies,
+		},
+		Logins: service.LoginPolicy{
+			Failures: *loginFailures, AddressFailures: *loginAddrFailures,
+			AccountFailures: *loginAcctFailures, Window: *loginWindow,
+		},
 	}
 	if err := ef.apply(&cfg, *addr, log); err != nil {
 		return err
@@ -158,10 +185,13 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	// No ReadTimeout or WriteTimeout: bodies are paced per read (see
+	// --body-idle-timeout) and downloads per write, so a long transfer
+	// that keeps moving is never cut.
 	srv := &http.Server{
 		Handler:           a.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: *readHeaderTimeout,
+		IdleTimeout:       *idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
