@@ -15,6 +15,8 @@ import (
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/server"
+	"github.com/ipsexport/ipsd/internal/service"
 )
 
 // engineFlags are the settings `serve` and `worker` share.
@@ -148,11 +150,24 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` of the API, downloads, UploadFile and health")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate `FILE` (PEM); without it plain HTTP, for use behind a proxy")
 	tlsKey := fs.String("tls-key", "", "TLS key `FILE` (PEM)")
-	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body in `BYTES`")
+	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body in `BYTES` (after gunzip), and most an UploadFile POST may send before its caller is authenticated")
 	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob (`N`)")
 	maxUpload := fs.Int64("max-upload-bytes", 0, "largest file of an UploadFile POST in `BYTES` (0: 2 GiB)")
 	uploadTimeout := fs.Duration("upload-timeout", 0, "an upload job with no POST for this long ends (0: 30m)")
 	sessionTTL := fs.Duration("web-session-ttl", 0, "how long a sign-in to the Jobs page lasts (0: 12h)")
+	// Limits on requests before they are answered and on logins
+	// (docs/security.md).
+	defLimits, defLogins := app.DefaultRequestLimits(), service.DefaultLoginPolicy()
+	maxBuffered := fs.Int64("max-buffered-bytes", defLimits.MaxBufferedBytes, "request `BYTES` all requests in flight may hold in memory together; past it, 503 (-1: no bound)")
+	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
+	idleTimeout := fs.Duration("idle-timeout", 2*time.Minute, "longest a kept-alive connection may wait for its next request")
+	bodyIdle := fs.Duration("body-idle-timeout", defLimits.BodyIdleTimeout, "longest a request body may send nothing (negative: no deadline)")
+	bodyRate := fs.Int64("body-min-rate", defLimits.BodyMinRate, "slowest average rate, in `BYTES` per second, a request body may arrive at after its first --body-idle-timeout (-1: none)")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated `ADDRESSES` or CIDRs of reverse proxies whose X-Forwarded-For names the client (default: none)")
+	loginFailures := fs.Int("login-failures", defLogins.Failures, "failed logins per account and client address per --login-window before that address waits (`N`)")
+	loginAddrFailures := fs.Int("login-address-failures", defLogins.AddressFailures, "failed logins per client address (over accounts it has not logged in to) per --login-window (`N`)")
+	loginAcctFailures := fs.Int("login-account-failures", defLogins.AccountFailures, "failed logins per account from addresses that never logged in to it, per --login-window, before such addresses are paced (`N`)")
+	loginWindow := fs.Duration("login-window", defLogins.Window, "time over which the login failure budgets refill")
 	ef := addEngineFlags(fs, true)
 	if _, err := fs.parse(args, false); err != nil {
 		return err
@@ -163,11 +178,23 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usagef("serve", "--tls-cert and --tls-key go together")
 	}
+	proxies, err := server.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
+		return usagef("serve", "--trusted-proxies: %v", err)
+	}
 	log := ef.log.logger(c.stderr)
 	cfg := app.Config{
 		DataDir: c.g.dataDir, DatabaseURL: c.g.databaseURL,
 		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
 		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout, WebSessionTTL: *sessionTTL,
+		RequestLimits: app.RequestLimits{
+			MaxBufferedBytes: *maxBuffered, BodyIdleTimeout: *bodyIdle, BodyMinRate: *bodyRate,
+			TrustedProxies: proxies,
+		},
+		Logins: service.LoginPolicy{
+			Failures: *loginFailures, AddressFailures: *loginAddrFailures,
+			AccountFailures: *loginAcctFailures, Window: *loginWindow,
+		},
 	}
 	if err := ef.apply("serve", &cfg, *addr, log); err != nil {
 		return err
@@ -192,10 +219,13 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	// No ReadTimeout or WriteTimeout: bodies are paced per read (see
+	// --body-idle-timeout) and downloads per write, so a long transfer
+	// that keeps moving is never cut.
 	srv := &http.Server{
 		Handler:           a.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: *readHeaderTimeout,
+		IdleTimeout:       *idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"

@@ -19,6 +19,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/download"
+	"github.com/ipsexport/ipsd/internal/httplimit"
 	"github.com/ipsexport/ipsd/internal/iccprofile"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/jobs"
@@ -51,6 +52,11 @@ type Config struct {
 	MaxUploadBytes   int64
 	UploadJobTimeout time.Duration
 	ServerName       string
+	// Limits of requests before they are answered (docs/security.md):
+	// zero fields take DefaultRequestLimits'.
+	RequestLimits RequestLimits
+	// Logins limits failed logins (zero fields: service defaults).
+	Logins service.LoginPolicy
 
 	// Workers is how many export chunks this process works at once: 0
 	// makes a front end only, negative means one per CPU.
@@ -136,11 +142,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName, Jobs: engine})
+	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName, Jobs: engine, Logins: cfg.Logins})
+	limits := cfg.RequestLimits.withDefaults()
+	budget := httplimit.NewBudget(limits.MaxBufferedBytes)
 	uploads, err := upload.New(upload.Config{
 		Service: svc, Store: st, Importer: &catalog.Importer{Store: st, Blob: files},
-		MaxFileBytes: cfg.MaxUploadBytes, JobTimeout: cfg.UploadJobTimeout, Logger: log,
-		Mail: engine.MailJob,
+		MaxFileBytes: cfg.MaxUploadBytes, MaxPreAuthBytes: cfg.MaxRequestBytes, Budget: budget,
+		JobTimeout: cfg.UploadJobTimeout, Logger: log, Mail: engine.MailJob,
 	})
 	if err != nil {
 		st.Close()
@@ -152,8 +160,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	})
 	downloads := &download.Handler{
 		Jobs: jobs.Downloads{Store: st}, Store: files, Signer: signer, Log: log,
-		Authorize: func(ctx context.Context, user, password, companyHandle string) bool {
-			u, err := svc.Authenticate(ctx, user, password)
+		Authorize: func(ctx context.Context, user, password, remoteAddr, companyHandle string) bool {
+			u, err := svc.Login(ctx, user, password, remoteAddr)
 			if err != nil || companyHandle == "" {
 				return false
 			}
@@ -168,9 +176,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	schemaSet := ipsapi.NewSchemas()
 	h := server.New(server.Config{
-		Dispatcher:         svc,
-		Project:            soap.Projector(schemaSet.Project),
-		Observe:            m.ObserveRequest,
+		Dispatcher: svc,
+		Project:    soap.Projector(schemaSet.Project),
+		Observe: func(op string, faultCode int, elapsed time.Duration) {
+			if !svc.Supports(op) {
+				op = "" // counted as "unknown": a caller must not mint label values
+			}
+			m.ObserveRequest(op, faultCode, elapsed)
+		},
 		Metrics:            apiMetrics,
 		Logger:             log,
 		WSDL:               wsdl.Files,
@@ -178,6 +191,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		DefaultWSDL:        ipsapi.Newest.WSDLFile,
 		AddressPlaceholder: wsdl.AddressPlaceholder,
 		MaxBodyBytes:       cfg.MaxRequestBytes,
+		Budget:             budget,
+		BodyPace:           limits.pace(),
+		TrustedProxies:     limits.TrustedProxies,
 		Ready:              ready(st, files),
 		Routes: func(mux *http.ServeMux) {
 			mux.Handle("GET "+download.RoutePrefix+"{rest...}", downloads)

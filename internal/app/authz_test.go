@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/service"
 )
 
 // A user of Globex can neither read, follow, stop, download nor learn of
@@ -142,8 +144,8 @@ func TestRolesLimitOperations(t *testing.T) {
 	}
 }
 
-// Failed logins are rate-limited per user; passwords and signing secrets
-// never reach the logs, whatever the level.
+// Failed logins are rate-limited per account and address; passwords and
+// signing secrets never reach the logs, whatever the level.
 func TestLoginLimitAndSecretsNotLogged(t *testing.T) {
 	var logs safeBuffer
 	e := newEnv(t, "", func(c *Config) {
@@ -157,7 +159,7 @@ func TestLoginLimitAndSecretsNotLogged(t *testing.T) {
 
 	wrong := `<authHeader xmlns="` + nsU + `"><user>alice@acme.test</user><password>guess-%d-wrong</password></authHeader>`
 	info := `<getCompanyInfoParam xmlns="` + ns14 + `"><companyHandle>` + e.acme.Handle + `</companyHandle></getCompanyInfoParam>`
-	for i := range 10 {
+	for i := range service.DefaultLoginPolicy().Failures {
 		_, _, resp := e.post(soapPath, soapCall(fmt.Sprintf(wrong, i), info), nil)
 		require.Contains(t, resp, "<code>10001</code>")
 		require.Contains(t, resp, "Invalid username/password")

@@ -1,12 +1,7 @@
 package app
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"io"
-	"mime/multipart"
-	"net/http"
-	"net/textproto"
 	"strings"
 	"testing"
 
@@ -14,33 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// uploadPOST sends one UploadFile request: auth, uploadParams, then files
-// (name → bytes, the name may carry a folder path).
+// uploadPOST sends one UploadFile request as Alice: auth, uploadParams,
+// then files (name → bytes, the name may carry a folder path).
 func (e *env) uploadPOST(params string, files [][2]string) (int, string) {
 	e.t.Helper()
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	xmlPart := func(name, content string) {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="`+name+`"`)
-		h.Set("Content-Type", "text/xml")
-		w, err := mw.CreatePart(h)
-		require.NoError(e.t, err)
-		io.WriteString(w, content)
-	}
-	xmlPart("auth", `<authHeader xmlns="`+ns14+`"><user>alice@acme.test</user><password>`+password+`</password></authHeader>`)
-	xmlPart("uploadParams", params)
-	for i, f := range files {
-		w, err := mw.CreateFormFile("file"+string(rune('0'+i)), f[0])
-		require.NoError(e.t, err)
-		io.WriteString(w, f[1])
-	}
-	require.NoError(e.t, mw.Close())
-	resp, err := http.Post(e.srv.URL+"/scene7/UploadFile", mw.FormDataContentType(), &b)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(out)
+	status, _, resp := e.do("127.0.0.1", e.uploadRequest("alice@acme.test", password, params, files))
+	return status, resp
 }
 
 // Files arrive the IPS way, in two POSTs of one upload job, are followed

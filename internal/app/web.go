@@ -67,7 +67,7 @@ func actionOp(a web.Action) string {
 }
 
 func (b webBackend) Authenticate(ctx context.Context, email, password, remoteAddr string) (web.User, error) {
-	u, err := b.svc.AuthenticateFrom(ctx, email, password, remoteAddr)
+	u, err := b.svc.Login(ctx, email, password, remoteAddr)
 	var f *soap.Fault
 	if errors.As(err, &f) && f.Kind == soap.AuthenticationFault {
 		return web.User{}, &web.SignInError{Reason: f.Reason}

@@ -60,18 +60,37 @@ func (l *Local) path(key string) (string, error) {
 	return filepath.Join(l.root, filepath.FromSlash(k)), nil
 }
 
-// Put writes r to a temporary file beside the target, fsyncs and renames it.
+// keyError is an error of op on key that names the key, never the file's
+// path: blob errors end up in job logs and faults, which must not show the
+// server's directories. The cause (a syscall.Errno, mostly) stays
+// inspectable with errors.Is.
+func keyError(op, key string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("%s %s: %w", op, key, err)
+}
+
+// Put writes r to a temporary file beside the target, fsyncs and renames
+// it. The temporary name is short whatever the key's (".tmp-" and a
+// random number): a name near the file system's 255-byte limit must not
+// become one over it.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader) (Info, error) {
 	p, err := l.path(key)
 	if err != nil {
 		return Info{}, err
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, keyError("put", key, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+filepath.Base(p)+"-*")
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, keyError("put", key, err)
 	}
 	ok := false
 	defer func() {
@@ -83,21 +102,21 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader) (Info, error) 
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
 	if err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, keyError("put", key, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, keyError("put", key, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, keyError("put", key, err)
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, keyError("put", key, err)
 	}
 	ok = true
 	st, err := os.Stat(p)
 	if err != nil {
-		return Info{}, fmt.Errorf("put %s: %w", key, err)
+		return Info{}, keyError("put", key, err)
 	}
 	return Info{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Modified: st.ModTime()}, nil
 }
@@ -120,17 +139,49 @@ func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, Info, erro
 		return nil, Info{}, ErrNotFound
 	}
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("open %s: %w", key, err)
+		return nil, Info{}, keyError("open", key, err)
 	}
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		if err != nil {
-			return nil, Info{}, fmt.Errorf("open %s: %w", key, err)
+			return nil, Info{}, keyError("open", key, err)
 		}
 		return nil, Info{}, ErrNotFound
 	}
-	return f, Info{Key: key, Size: st.Size(), Modified: st.ModTime()}, nil
+	return &file{f: f, key: key}, Info{Key: key, Size: st.Size(), Modified: st.ModTime()}, nil
+}
+
+// file is an open blob whose errors name its key, not its path. It is a
+// ReadSeeker (downloads serve ranges from it), and deliberately nothing
+// more: an embedded *os.File would promote WriteTo, whose errors name the
+// path.
+type file struct {
+	f   *os.File
+	key string
+}
+
+func (f *file) Read(p []byte) (int, error) {
+	n, err := f.f.Read(p)
+	if err != nil && err != io.EOF {
+		err = keyError("read", f.key, err)
+	}
+	return n, err
+}
+
+func (f *file) Seek(offset int64, whence int) (int64, error) {
+	n, err := f.f.Seek(offset, whence)
+	if err != nil {
+		err = keyError("seek", f.key, err)
+	}
+	return n, err
+}
+
+func (f *file) Close() error {
+	if err := f.f.Close(); err != nil {
+		return keyError("close", f.key, err)
+	}
+	return nil
 }
 
 // Stat describes key.
@@ -153,7 +204,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", key, err)
+		return keyError("delete", key, err)
 	}
 	return nil
 }
@@ -169,7 +220,7 @@ func (l *Local) DeletePrefix(ctx context.Context, prefix string) error {
 		return nil
 	}
 	if err := os.RemoveAll(p); err != nil {
-		return fmt.Errorf("delete %s: %w", prefix, err)
+		return keyError("delete", prefix, err)
 	}
 	return nil
 }

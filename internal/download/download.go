@@ -70,8 +70,10 @@ type File struct {
 	Size int64
 }
 
-// Authorizer reports whether user, authenticated by password, may see the
-// jobs of companyHandle. The handler also calls it with companyHandle ""
-// for a job that does not exist, so that checking a password costs the
-// same whether the job exists or not; it must answer false then.
-type Authorizer func(ctx context.Context, user, password, companyHandle string) bool
+// Authorizer reports whether user, authenticated by password from
+// remoteAddr (the request's client address, which failed logins are
+// limited by), may see the jobs of companyHandle. The handler also calls it
+// with companyHandle "" for a job that does not exist, so that checking a
+// password costs the same whether the job exists or not; it must answer
+// false then.
+type Authorizer func(ctx context.Context, user, password, remoteAddr, companyHandle string) bool

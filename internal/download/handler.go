@@ -100,6 +100,14 @@ func validHandle(h string) bool {
 	return true
 }
 
+// logName is a caller-chosen name as logged: at most 200 bytes of it.
+func logName(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:200], "") + "…"
+}
+
 func (h *Handler) log() *slog.Logger {
 	if h.Log != nil {
 		return h.Log
@@ -155,7 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		if !signed {
 			// Same cost as for a job that exists (see Authorizer).
-			h.Authorize(ctx, user, pass, "")
+			h.Authorize(ctx, user, pass, r.RemoteAddr, "")
 		}
 		notFound(w)
 		return
@@ -166,8 +174,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Step 2: Basic credentials of a user who may see the company. A
 	// stranger gets the same 404 as for a job that does not exist.
-	if !signed && !h.Authorize(ctx, user, pass, job.CompanyHandle) {
-		log.Info("download: refused", "user", user)
+	if !signed && !h.Authorize(ctx, user, pass, r.RemoteAddr, job.CompanyHandle) {
+		log.Info("download: refused", "user", logName(user))
 		notFound(w)
 		return
 	}

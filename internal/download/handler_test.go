@@ -102,7 +102,7 @@ func newFixture(t *testing.T) *fixture {
 		Jobs:   fx.jobs,
 		Store:  st,
 		Signer: testSigner(),
-		Authorize: func(_ context.Context, user, pass, company string) bool {
+		Authorize: func(_ context.Context, user, pass, _, company string) bool {
 			fx.authCalls.Add(1)
 			u, ok := users[user]
 			return ok && u.pass == pass && company != "" && u.company == company

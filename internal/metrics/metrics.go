@@ -19,6 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// UnknownOperation is the operation label of calls the server does not
+// serve, whatever name they gave.
+const UnknownOperation = "unknown"
+
 // Gauges reads the values that live in the database, at scrape time.
 type Gauges struct {
 	// JobStates counts jobs by state (of every company).
@@ -96,10 +100,13 @@ func RequireToken(token string, h http.Handler) http.Handler {
 	})
 }
 
-// ObserveRequest counts one IPS call (soap.Observer).
+// ObserveRequest counts one IPS call (soap.Observer). Label values are
+// kept for the life of the process, so operation must come from a bounded
+// set: the caller passes "" for a name the server does not serve (or could
+// not read), and it is counted as "unknown".
 func (m *Metrics) ObserveRequest(operation string, faultCode int, elapsed time.Duration) {
 	if operation == "" {
-		operation = "unknown"
+		operation = UnknownOperation
 	}
 	m.requests.WithLabelValues(operation, strconv.Itoa(faultCode)).Inc()
 	m.requestSeconds.WithLabelValues(operation).Observe(elapsed.Seconds())

@@ -8,12 +8,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/ipsexport/ipsd/internal/httplimit"
 	"github.com/ipsexport/ipsd/internal/soap"
 )
 
@@ -34,6 +36,17 @@ type Config struct {
 	AddressPlaceholder string
 	MaxBodyBytes       int64
 	Limits             soap.Limits
+	// Budget is the server-wide allowance of request bytes held in memory
+	// (SOAP bodies; the upload servlet shares it); nil is unbounded.
+	Budget *httplimit.Budget
+	// BodyPace is how fast every route's request bodies must arrive; a
+	// zero Idle sets no deadline.
+	BodyPace httplimit.Pace
+	// TrustedProxies are the peers whose X-Forwarded-For is believed: a
+	// request from one of them is taken to come from the client the
+	// header names, for the login limits and logs. Empty: the peer is
+	// the client.
+	TrustedProxies []netip.Prefix
 	// Ready reports whether the database and storage are reachable.
 	Ready func(ctx context.Context) error
 	// Metrics serves /metrics; nil leaves it out.
@@ -50,7 +63,7 @@ func New(cfg Config) http.Handler {
 	}
 	soapH := &soap.Handler{
 		Dispatcher: cfg.Dispatcher, Project: cfg.Project, Logger: log, Observe: cfg.Observe,
-		MaxBodyBytes: cfg.MaxBodyBytes, Limits: cfg.Limits, DefaultTransport: soap.SOAP11,
+		MaxBodyBytes: cfg.MaxBodyBytes, Budget: cfg.Budget, Limits: cfg.Limits, DefaultTransport: soap.SOAP11,
 		BaseURL: baseURL,
 	}
 	bareH := *soapH
@@ -79,7 +92,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Routes != nil {
 		cfg.Routes(mux)
 	}
-	return recoverer(log, mux)
+	return recoverer(log, clientAddress(cfg.TrustedProxies, cfg.BodyPace.Wrap(mux)))
 }
 
 // Ops returns the handler of the operations routes alone – /healthz,

@@ -21,6 +21,12 @@ const (
 	invalidLogin = "InvalidLogin"
 )
 
+// checkLogin checks another account's password through Login, the path
+// every login takes: the caller's address is limited for that account as
+// if it had logged in itself, so a logged-in user cannot guess passwords
+// here any faster than at the door, and an unknown e-mail costs the same
+// as a wrong password. A check the limits hold back is a 10001 fault that
+// says so, not an answer.
 func (s *Service) checkLogin(ctx context.Context, c *call) (any, error) {
 	var p ipsapi.CheckLoginParam
 	if err := c.decode(&p); err != nil {
@@ -32,25 +38,30 @@ func (s *Service) checkLogin(ctx context.Context, c *call) (any, error) {
 	if p.Password == "" {
 		return nil, soap.Missing("password")
 	}
-	status := invalidLogin
-	u, err := s.store.UserByEmail(ctx, p.Email)
+	u, err := s.Login(ctx, p.Email, p.Password, c.req.RemoteAddr)
+	var (
+		throttled *throttledError
+		f         *soap.Fault
+	)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	case err == nil:
+	case errors.As(err, &throttled):
+		return nil, throttled.fault
+	case errors.As(err, &f) && f.Code == soap.CodeInvalidCredentials:
+		return &ipsapi.CheckLoginReturn{Status: invalidLogin}, nil
+	default:
 		return nil, fmt.Errorf("checkLogin: %w", err)
-	case s.authMem.verify(u, p.Password):
-		status = validLogin
-		if h := strings.TrimSpace(p.CompanyHandle); h != "" {
-			ok, err := s.memberOrAdmin(ctx, u, h)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				status = invalidLogin
-			}
+	}
+	if h := strings.TrimSpace(p.CompanyHandle); h != "" {
+		ok, err := s.memberOrAdmin(ctx, u, h)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return &ipsapi.CheckLoginReturn{Status: invalidLogin}, nil
 		}
 	}
-	return &ipsapi.CheckLoginReturn{Status: status}, nil
+	return &ipsapi.CheckLoginReturn{Status: validLogin}, nil
 }
 
 func (s *Service) memberOrAdmin(ctx context.Context, u store.User, companyHandle string) (bool, error) {

@@ -32,6 +32,8 @@ type Config struct {
 	SetTypes []string
 	// Jobs runs jobs; nil leaves the job operations out (30001).
 	Jobs JobEngine
+	// Logins limits failed logins; zero fields take DefaultLoginPolicy's.
+	Logins LoginPolicy
 }
 
 // Service dispatches IPS operations.
@@ -84,10 +86,8 @@ func New(st store.Store, log *slog.Logger, cfg Config) *Service {
 		cfg:     cfg,
 		roles:   newRoleTable(),
 		authMem: newAuthCache(5 * time.Minute),
-		// Per user: ten failures in a row, then one try per six seconds;
-		// per address: fifty, then one a second.
-		logins: newLoginLimiter(limit{10, 6 * time.Second}, limit{50, time.Second}),
-		now:    time.Now,
+		logins:  newLoginLimiter(cfg.Logins),
+		now:     time.Now,
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(time.Now().String()), bcrypt.DefaultCost)
 	s.ops = map[string]handler{
@@ -116,11 +116,19 @@ func (s *Service) Register(op string, h func(ctx context.Context, req *soap.Requ
 	s.ops[op] = func(ctx context.Context, c *call) (any, error) { return h(ctx, c.req, c.user) }
 }
 
+// Supports tells whether op is an operation this server answers: the
+// bounded set metrics may label requests with.
+func (s *Service) Supports(op string) bool {
+	_, ok := s.ops[op]
+	return ok
+}
+
 // Dispatch implements soap.Dispatcher.
 func (s *Service) Dispatch(ctx context.Context, req *soap.Request) (any, error) {
 	h, ok := s.ops[req.Operation]
 	if !ok {
-		return nil, soap.Errorf(soap.CodeInvalidParameter, "operation %s is not supported by this server", req.Operation)
+		return nil, soap.Errorf(soap.CodeInvalidParameter, "operation %s is not supported by this server",
+			soap.Shorten(req.Operation, soap.MaxEchoBytes))
 	}
 	user, err := s.authenticate(ctx, req)
 	if err != nil {
@@ -145,44 +153,58 @@ func (s *Service) authenticate(ctx context.Context, req *soap.Request) (store.Us
 		return store.User{}, soap.AuthnFault(soap.CodeNoCredentials,
 			"request could not be authenticated: no credentials (send an authHeader with user and password, or HTTP Basic)")
 	}
-	return s.AuthenticateFrom(ctx, email, password, req.RemoteAddr)
+	return s.Login(ctx, email, password, req.RemoteAddr)
 }
 
-// Authenticate checks an e-mail and password, answering the IPS fault
-// 10001 for a wrong password and an unknown user alike.
+// Authenticate is Login from an unknown address.
+//
+// Deprecated: pass the client's address to Login, so that its failures
+// are limited per address too.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (store.User, error) {
-	return s.AuthenticateFrom(ctx, email, password, "")
+	return s.Login(ctx, email, password, "")
 }
 
-// AuthenticateFrom is Authenticate for a client address ("host:port"),
-// which failed logins are also counted against.
-func (s *Service) AuthenticateFrom(ctx context.Context, email, password, remoteAddr string) (u store.User, err error) {
-	if s.logins.blocked(email, remoteAddr) {
-		return store.User{}, soap.AuthnFault(soap.CodeInvalidCredentials, "too many failed logins: try again later")
-	}
-	defer func() {
-		if f := soap.AsFault(err); f != nil && f.Code == soap.CodeInvalidCredentials {
-			s.logins.failed(email, remoteAddr)
-		}
-	}()
+// Login checks an e-mail and password presented from remoteAddr
+// ("host:port"). It is the one place a password is checked: the SOAP and
+// bare-XML authHeader (or HTTP Basic), checkLogin, downloads' HTTP Basic
+// and the UploadFile servlet all come here, under one set of limits
+// (LoginPolicy). A wrong password and an unknown user get the same 10001
+// and cost the same bcrypt comparison, so neither the answer nor its time
+// tells which e-mails exist; a login the limits hold back gets a 10001
+// saying so, without its password being checked.
+func (s *Service) Login(ctx context.Context, email, password, remoteAddr string) (store.User, error) {
 	invalid := soap.AuthnFault(soap.CodeInvalidCredentials, "Invalid username/password")
 	if email == "" || password == "" {
 		return store.User{}, invalid
 	}
-	u, err = s.store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		// Spend the same time as a real check so timing reveals nothing.
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		return store.User{}, invalid
+	if wait, ok := s.logins.check(email, remoteAddr); !ok {
+		return store.User{}, &throttledError{soap.AuthnFault(soap.CodeInvalidCredentials,
+			"too many failed logins: try again in %s", max(wait.Round(time.Second), time.Second))}
 	}
-	if err != nil {
-		return store.User{}, fmt.Errorf("authenticate: %w", err)
+	u, err := s.store.UserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// The same work as a wrong password.
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		s.logins.failed(email, remoteAddr)
+		return store.User{}, invalid
+	case err != nil:
+		return store.User{}, fmt.Errorf("login: %w", err)
 	}
 	if !s.authMem.verify(u, password) {
+		s.logins.failed(email, remoteAddr)
 		return store.User{}, invalid
 	}
+	s.logins.succeeded(email, remoteAddr)
 	return u, nil
 }
+
+// throttledError is a login the limits held back; it carries the fault
+// the caller is answered with.
+type throttledError struct{ fault *soap.Fault }
+
+func (e *throttledError) Error() string { return e.fault.Error() }
+func (e *throttledError) Unwrap() error { return e.fault }
 
 // authCache remembers successful password checks for a short time: bcrypt
 // costs tens of milliseconds, and scripts call in tight loops.

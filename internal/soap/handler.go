@@ -2,6 +2,7 @@ package soap
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipsexport/ipsd/internal/httplimit"
 )
 
 // Dispatcher runs one parsed operation and returns the payload of its
@@ -34,7 +37,10 @@ type Handler struct {
 	Observe    Observer
 	// MaxBodyBytes bounds the request body, after gunzip.
 	MaxBodyBytes int64
-	Limits       Limits
+	// Budget is the server-wide allowance of request bytes in memory, which
+	// every body is charged to while its call runs; nil is unbounded.
+	Budget *httplimit.Budget
+	Limits Limits
 	// DefaultTransport answers requests that cannot be parsed: Bare on the
 	// /scene7/api endpoint, SOAP otherwise.
 	DefaultTransport Transport
@@ -69,7 +75,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	body, err := h.readBody(r)
+	hold := h.Budget.Hold()
+	defer hold.Release()
+	body, err := h.readBody(r, hold)
 	if err != nil {
 		h.finish(w, r, log, start, h.guessTransport(r), nil, nil, AsFault(err))
 		return
@@ -126,13 +134,15 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, log *slog.Logge
 	if h.Observe != nil {
 		h.Observe(op, code, elapsed)
 	}
-	attrs := []any{"op", op, "transport", t.String(), "ms", elapsed.Milliseconds()}
+	// Names the caller chose are cut: a 256 KiB element name must not
+	// become a 256 KiB log line.
+	attrs := []any{"op", Shorten(op, MaxEchoBytes), "transport", t.String(), "ms", elapsed.Milliseconds()}
 	if req != nil {
 		if u, _, ok := req.Credentials(); ok {
-			attrs = append(attrs, "user", u)
+			attrs = append(attrs, "user", Shorten(u, MaxEchoBytes))
 		}
 		if req.Auth.AppName != "" {
-			attrs = append(attrs, "app", req.Auth.AppName)
+			attrs = append(attrs, "app", Shorten(req.Auth.AppName, MaxEchoBytes))
 		}
 	}
 	if f != nil {
@@ -142,8 +152,8 @@ func (h *Handler) finish(w http.ResponseWriter, r *http.Request, log *slog.Logge
 }
 
 // readBody reads the body within the size limit, gunzipping it when the
-// client says so.
-func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+// client says so, charging it to hold as it grows.
+func (h *Handler) readBody(r *http.Request, hold *httplimit.Hold) ([]byte, error) {
 	limit := h.MaxBodyBytes
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
@@ -153,14 +163,41 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 		return nil, f
 	}
 	defer src.Close()
-	body, err := io.ReadAll(io.LimitReader(src, limit+1))
+	body, err := httplimit.ReadAll(src, limit, hold)
 	if err != nil {
-		return nil, Errorf(CodeInvalidXML, "request body could not be read (truncated?): %v", err)
-	}
-	if int64(len(body)) > limit {
-		return nil, Errorf(CodeInvalidXML, "request body exceeds the limit of %d bytes", limit)
+		return nil, BodyFault(err, limit)
 	}
 	return body, nil
+}
+
+// BodyFault explains why a request body could not be read: over limit
+// bytes (after gunzip), a busy server (503), a stalled or trickling
+// client, or a body cut short. The UploadFile servlet answers with it too.
+func BodyFault(err error, limit int64) *Fault {
+	var slow *httplimit.SlowBodyError
+	switch {
+	case errors.Is(err, httplimit.ErrTooLarge):
+		return Errorf(CodeInvalidXML, "request body exceeds the limit of %d bytes", limit)
+	case errors.Is(err, httplimit.ErrBusy):
+		return Busy()
+	case errors.As(err, &slow):
+		return Errorf(CodeInvalidXML, "%s; the request was not read", slow)
+	}
+	// Not the error's text: it names addresses (read tcp a->b: …).
+	return Errorf(CodeInvalidXML, "request body could not be read: %s", readErrorKind(err))
+}
+
+// readErrorKind describes a body read error without the connection's
+// addresses.
+func readErrorKind(err error) string {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends before it is whole (truncated?)"
+	case errors.As(err, &corrupt), errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader):
+		return "invalid gzip data"
+	}
+	return "the connection failed while it was sent"
 }
 
 // guessTransport picks the answer shape when the body could not be parsed.
@@ -176,11 +213,26 @@ func (h *Handler) guessTransport(r *http.Request) Transport {
 }
 
 func (h *Handler) writeFault(w http.ResponseWriter, r *http.Request, t Transport, req *Request, f *Fault) {
-	status := http.StatusInternalServerError
-	if req != nil && req.Auth.FaultHTTPStatusCode != 0 {
-		status = req.Auth.FaultHTTPStatusCode
+	requested := 0
+	var gzipResponse *bool
+	if req != nil {
+		requested, gzipResponse = req.Auth.FaultHTTPStatusCode, req.Auth.GzipResponse
 	}
-	h.write(w, r, t, req, status, EncodeFault(t, f))
+	WriteFault(w, r, t, f, requested, gzipResponse)
+}
+
+// WriteFault answers fault f in transport t, with the status f.Status
+// gives for the client's faultHttpStatusCode (requested, 0 when none). A
+// busy server's 503 says when to retry and closes the connection, so that
+// the rest of the request's body is not read. The UploadFile servlet
+// answers through it too.
+func WriteFault(w http.ResponseWriter, r *http.Request, t Transport, f *Fault, requested int, gzipResponse *bool) {
+	status := f.Status(requested)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(httplimit.RetryAfterSeconds))
+		w.Header().Set("Connection", "close")
+	}
+	WriteResponse(w, r, t, status, EncodeFault(t, f), gzipResponse)
 }
 
 // DecodeBody returns wire, r's body as read, decoded as r's

@@ -15,6 +15,8 @@ import (
 	"github.com/beevik/etree"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/httplimit"
 )
 
 type echoReturn struct {
@@ -140,6 +142,10 @@ func TestHandlerFaults(t *testing.T) {
 		{"soap12 unparsable by content type", `garbage`, map[string]string{"Content-Type": "application/soap+xml"}, 500, []string{"soap-envelope", "<code>30003</code>"}},
 		{"bare fault", `<Request>` + auth("<faultHttpStatusCode>200</faultHttpStatusCode>") + `<faultParam/></Request>`, nil, 200, []string{"<?xml", `<ipsApiFault xmlns="` + nsU + `"><code>30001</code>`}},
 		{"oversized", soap11("", `<echoParam>`+strings.Repeat("x", 5000)+`</echoParam>`), nil, 500, []string{"exceeds the limit"}},
+		// A client may choose 200 or an error status, nothing else.
+		{"faultHttpStatusCode 101 falls back", soap11(auth("<faultHttpStatusCode>101</faultHttpStatusCode>"), `<faultParam xmlns="`+nsV+`"/>`), nil, 500, []string{"<code>30001</code>"}},
+		{"faultHttpStatusCode 302 falls back", soap11(auth("<faultHttpStatusCode>302</faultHttpStatusCode>"), `<faultParam xmlns="`+nsV+`"/>`), nil, 500, []string{"<code>30001</code>"}},
+		{"faultHttpStatusCode 422", soap11(auth("<faultHttpStatusCode>422</faultHttpStatusCode>"), `<faultParam xmlns="`+nsV+`"/>`), nil, 422, []string{"<code>30001</code>"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,4 +237,48 @@ func between(s, a, b string) (string, bool) {
 		return "", false
 	}
 	return s[i+len(a) : j], true
+}
+
+func TestFaultStatus(t *testing.T) {
+	tests := []struct {
+		fault     *Fault
+		requested int
+		want      int
+	}{
+		{Errorf(CodeInvalidParameter, "x"), 0, 500},
+		{Errorf(CodeInvalidParameter, "x"), 200, 200},
+		{Errorf(CodeInvalidParameter, "x"), 400, 400},
+		{Errorf(CodeInvalidParameter, "x"), 599, 599},
+		{Errorf(CodeInvalidParameter, "x"), 101, 500},
+		{Errorf(CodeInvalidParameter, "x"), 100, 500},
+		{Errorf(CodeInvalidParameter, "x"), 204, 500},
+		{Errorf(CodeInvalidParameter, "x"), 301, 500},
+		{Errorf(CodeInvalidParameter, "x"), 600, 500},
+		{Busy(), 200, 503},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, tc.fault.Status(tc.requested), "requested %d", tc.requested)
+	}
+}
+
+// A spent budget: the request is not read, the answer is 503 with
+// Retry-After, and the connection is closed.
+func TestHandlerBusy(t *testing.T) {
+	budget := httplimit.NewBudget(8 << 10)
+	hold := budget.Hold()
+	require.NoError(t, hold.Grow(6<<10)) // another request holds most of it
+	h := &Handler{Dispatcher: fakeDispatcher{}, MaxBodyBytes: 1 << 20, Budget: budget}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	resp, body := post(t, srv, soap11(auth(""), `<echoParam xmlns="`+nsV+`"><companyHandle>`+strings.Repeat("c", 8<<10)+`</companyHandle></echoParam>`), nil)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "5", resp.Header.Get("Retry-After"))
+	assert.True(t, resp.Close)
+	assert.Contains(t, body, "<code>30000</code>")
+	assert.Contains(t, body, "server busy")
+
+	hold.Release()
+	resp, body = post(t, srv, soap11(auth(""), `<echoParam xmlns="`+nsV+`"><companyHandle>c</companyHandle></echoParam>`), nil)
+	assert.Equal(t, 200, resp.StatusCode, body)
+	assert.True(t, budget.Hold().Grow(8<<10) == nil, "every request gave its bytes back")
 }

@@ -58,7 +58,7 @@ type AuthHeader struct {
 	AppName             string
 	AppVersion          string
 	GzipResponse        *bool
-	FaultHTTPStatusCode int // 0 = not given
+	FaultHTTPStatusCode int // 0 = not given, or not a status a client may choose (Fault.Status)
 	AccessToken         string
 	SAMLResponse        string
 }
@@ -324,7 +324,7 @@ func (p *parser) nextStart() (*xml.StartElement, error) {
 			return nil, nil
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
-				return nil, parseFault("unexpected text %q", truncate(string(t), 40))
+				return nil, parseFault("unexpected text %q", Shorten(string(t), 40))
 			}
 		}
 	}
@@ -562,10 +562,13 @@ func (p *parser) authHeader(req *Request) error {
 				continue
 			}
 			n, err := strconv.Atoi(val)
-			if err != nil || n < 100 || n > 599 {
+			if err != nil {
 				return Invalid("authHeader/faultHttpStatusCode", val, "expected an HTTP status code")
 			}
-			a.FaultHTTPStatusCode = n
+			// Any other number falls back to the default (Fault.Status).
+			if HonouredStatus(n) {
+				a.FaultHTTPStatusCode = n
+			}
 		}
 	}
 }
@@ -719,13 +722,6 @@ func cleanXMLError(err error) string {
 		}
 	}
 	return msg
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // Release drops the parsed body once the operation has read what it

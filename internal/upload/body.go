@@ -9,6 +9,10 @@ import (
 // errFileTooLarge is returned by fileReader once a file passes the limit.
 var errFileTooLarge = errors.New("file exceeds the size limit")
 
+// errPreAuthLimit is returned by the tracker when the body goes on past
+// its pre-authentication limit while nobody is authenticated.
+var errPreAuthLimit = errors.New("request body too large before authentication")
+
 // tracker sits between the request body and mime/multipart's reader. It
 // makes the body's first error sticky (net/http reports a short body once as
 // io.ErrUnexpectedEOF and as io.EOF after that), remembers how the body
@@ -20,9 +24,12 @@ var errFileTooLarge = errors.New("file exceeds the size limit")
 // truncated request could then look like a whole file. fileReader asks the
 // tracker before it lets a file end: see partEndOK.
 type tracker struct {
-	r        io.Reader
-	err      error // the first error the body returned; io.EOF for a clean end
-	read     int64
+	r    io.Reader
+	err  error // the first error the body returned; io.EOF for a clean end
+	read int64
+	// preAuth bounds read until authenticated is called (0: no bound): a
+	// gzip body inflating to gigabytes of preamble is cut off there.
+	preAuth  int64
 	boundary string
 	close    []byte // "\n--boundary--": a close delimiter at the start of a line
 	closes   int
@@ -30,14 +37,24 @@ type tracker struct {
 	tmp      []byte
 }
 
-func newTracker(r io.Reader, boundary string) *tracker {
+func newTracker(r io.Reader, boundary string, preAuth int64) *tracker {
 	c := []byte("\n--" + boundary + "--")
-	return &tracker{r: r, boundary: boundary, close: c, carry: make([]byte, 0, len(c)), tmp: make([]byte, 0, 2*len(c))}
+	return &tracker{r: r, boundary: boundary, preAuth: preAuth, close: c, carry: make([]byte, 0, len(c)), tmp: make([]byte, 0, 2*len(c))}
 }
+
+// authenticated lifts the pre-authentication bound.
+func (t *tracker) authenticated() { t.preAuth = 0 }
 
 func (t *tracker) Read(p []byte) (int, error) {
 	if t.err != nil {
 		return 0, t.err
+	}
+	if t.preAuth > 0 {
+		if t.read >= t.preAuth {
+			t.err = errPreAuthLimit
+			return 0, t.err
+		}
+		p = p[:min(int64(len(p)), t.preAuth-t.read)]
 	}
 	n, err := t.r.Read(p)
 	if n > 0 {

@@ -21,7 +21,7 @@ type fuzzAuth struct {
 	st store.Store
 }
 
-func (a fuzzAuth) Authenticate(ctx context.Context, email, pw string) (store.User, error) {
+func (a fuzzAuth) Login(ctx context.Context, email, pw, _ string) (store.User, error) {
 	if pw != password {
 		return store.User{}, soap.AuthnFault(soap.CodeInvalidCredentials, "Invalid username/password")
 	}

@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/ipsexport/ipsd/internal/catalog"
+	"github.com/ipsexport/ipsd/internal/httplimit"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
@@ -34,8 +35,9 @@ const DefaultMaxFileBytes int64 = 2 << 30
 // Authorizer is what the servlet needs of the service: *service.Service
 // has both methods, which answer *soap.Fault errors.
 type Authorizer interface {
-	// Authenticate checks an e-mail and password (10001 when wrong).
-	Authenticate(ctx context.Context, email, password string) (store.User, error)
+	// Login checks an e-mail and password presented from remoteAddr
+	// (10001 when wrong, or when the login limits hold it back).
+	Login(ctx context.Context, email, password, remoteAddr string) (store.User, error)
 	// CompanyAccess resolves a companyHandle the user may use (30002 when
 	// empty, 20006 when unknown or not the user's).
 	CompanyAccess(ctx context.Context, user store.User, companyHandle string) (store.Company, error)
@@ -49,6 +51,14 @@ type Config struct {
 	// MaxFileBytes bounds one file: 0 is DefaultMaxFileBytes, negative is
 	// no bound (the Importer's own MaxFileBytes applies as well).
 	MaxFileBytes int64
+	// MaxPreAuthBytes bounds what a POST may send, after gunzip, before
+	// its caller is authenticated (preamble, auth and uploadParams parts):
+	// the SOAP endpoint's limit on a whole request. 0 is
+	// soap.DefaultMaxBodyBytes.
+	MaxPreAuthBytes int64
+	// Budget is the server-wide allowance of request bytes held in memory,
+	// charged with the auth and uploadParams parts; nil is unbounded.
+	Budget *httplimit.Budget
 	// JobTimeout ends a job that gets no POST for this long (Sweep);
 	// 0 is DefaultJobTimeout (30 minutes, as the reference says).
 	JobTimeout time.Duration
@@ -80,6 +90,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.MaxFileBytes == 0 {
 		cfg.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if cfg.MaxPreAuthBytes <= 0 {
+		cfg.MaxPreAuthBytes = soap.DefaultMaxBodyBytes
 	}
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = DefaultJobTimeout
@@ -113,15 +126,17 @@ type post struct {
 	ctx context.Context
 
 	body *tracker
+	hold *httplimit.Hold // the budget the XML parts are charged to
 
 	auth        *parsedAuth
 	params      *parsedParams
 	paramsFault *soap.Fault // reported after authentication, with its status code
 
-	begun bool
-	user  store.User
-	co    store.Company
-	dest  []string // destFolder's segments
+	begun  bool
+	authed bool // user is authenticated
+	user   store.User
+	co     store.Company
+	dest   []string // destFolder's segments
 
 	spec     Spec
 	jobName  string // of a job to create
@@ -137,7 +152,8 @@ type post struct {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	u := &post{h: h, hr: r, ctx: r.Context()}
+	u := &post{h: h, hr: r, ctx: r.Context(), hold: h.cfg.Budget.Hold()}
+	defer u.hold.Release()
 	ret, fault := u.run()
 	if fault != nil {
 		u.abandon()
@@ -152,11 +168,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 		}
-		status := http.StatusInternalServerError
-		if u.auth != nil && u.auth.FaultHTTPStatusCode != 0 {
-			status = u.auth.FaultHTTPStatusCode
+		requested := 0
+		var gzipResponse *bool
+		if u.auth != nil {
+			requested, gzipResponse = u.auth.FaultHTTPStatusCode, u.auth.GzipResponse
 		}
-		u.write(w, status, soap.EncodeFault(soap.Bare, fault))
+		soap.WriteFault(w, r, soap.Bare, fault, requested, gzipResponse)
 	} else {
 		out, err := soap.EncodeResponse(soap.Bare, u.namespace(), "uploadPost", ret, nil)
 		if err != nil { // cannot happen: a struct of one string
@@ -171,7 +188,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, "bytes", u.body.read)
 	}
 	if u.user.Email != "" {
-		attrs = append(attrs, "user", u.user.Email)
+		attrs = append(attrs, "user", soap.Shorten(u.user.Email, soap.MaxEchoBytes))
 	}
 	if u.co.Handle != "" {
 		attrs = append(attrs, "company", u.co.Handle)
@@ -180,7 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, "job", u.job.Handle)
 	}
 	if u.auth != nil && u.auth.AppName != "" {
-		attrs = append(attrs, "app", u.auth.AppName)
+		attrs = append(attrs, "app", soap.Shorten(u.auth.AppName, soap.MaxEchoBytes))
 	}
 	if fault != nil {
 		attrs = append(attrs, "fault", fault.Code, "reason", fault.Reason)
@@ -219,7 +236,7 @@ func (u *post) serve() (*uploadPostReturn, *soap.Fault) {
 		return nil, f
 	}
 	defer src.Close()
-	u.body = newTracker(src, boundary)
+	u.body = newTracker(src, boundary, u.h.cfg.MaxPreAuthBytes)
 	mr := multipart.NewReader(u.body, boundary)
 	for {
 		p, err := mr.NextPart()
@@ -297,10 +314,30 @@ func (u *post) internal(what string, err error) *soap.Fault {
 
 // framingFault reports a multipart body that cannot be read on.
 func (u *post) framingFault(err error) *soap.Fault {
+	if f := u.bodyFault(); f != nil {
+		return f
+	}
 	if u.body.truncated() || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return soap.Errorf(soap.CodeInvalidXML, "request body is truncated: the multipart body ends before its closing boundary")
 	}
 	return soap.Errorf(soap.CodeInvalidXML, "malformed multipart body: %s", strings.TrimPrefix(err.Error(), "multipart: "))
+}
+
+// bodyFault is the fault for a body that failed for a reason of its own
+// rather than its framing: too much before authentication, a stalled or
+// trickling client, a busy server; nil otherwise.
+func (u *post) bodyFault() *soap.Fault {
+	switch err := u.body.err; {
+	case err == nil || err == io.EOF:
+		return nil
+	case errors.Is(err, errPreAuthLimit):
+		return soap.Errorf(soap.CodeInvalidXML,
+			"the request sends more than %d bytes before its caller is authenticated: send the auth part (or HTTP Basic) and uploadParams before the files",
+			u.h.cfg.MaxPreAuthBytes)
+	case errors.Is(err, httplimit.ErrSlowBody):
+		return soap.BodyFault(err, 0)
+	}
+	return nil
 }
 
 // afterLast checks what follows the closing boundary. A client that writes
@@ -309,6 +346,9 @@ func (u *post) framingFault(err error) *soap.Fault {
 func (u *post) afterLast() *soap.Fault {
 	const maxEpilogue = 64 << 10
 	n, _ := io.Copy(io.Discard, io.LimitReader(u.body, maxEpilogue+1))
+	if f := u.bodyFault(); f != nil {
+		return f
+	}
 	switch {
 	case u.body.truncated():
 		return soap.Errorf(soap.CodeInvalidXML, "request body is truncated")
@@ -322,19 +362,23 @@ func (u *post) afterLast() *soap.Fault {
 	return nil
 }
 
-// readXMLPart reads an auth or uploadParams part into memory, bounded.
+// readXMLPart reads an auth or uploadParams part into memory, bounded,
+// charging it to the server's budget.
 func (u *post) readXMLPart(p *multipart.Part, name string, limit int64) ([]byte, *soap.Fault) {
-	data, err := io.ReadAll(io.LimitReader(p, limit+1))
-	if err != nil {
-		if u.body.truncated() || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, soap.Errorf(soap.CodeInvalidXML, "request body is truncated in the %s part", name)
-		}
-		return nil, soap.Errorf(soap.CodeInvalidXML, "%s part cannot be read: %v", name, err)
-	}
-	if int64(len(data)) > limit {
+	data, err := httplimit.ReadAll(p, limit, u.hold)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, httplimit.ErrTooLarge):
 		return nil, soap.Errorf(soap.CodeInvalidXML, "%s part is larger than %d bytes", name, limit)
 	}
-	return data, nil
+	if f := u.bodyFault(); f != nil {
+		return nil, f
+	}
+	if u.body.truncated() || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, soap.Errorf(soap.CodeInvalidXML, "request body is truncated in the %s part", name)
+	}
+	return nil, soap.BodyFault(err, limit) // a busy server's 503, or a failed connection
 }
 
 func (u *post) readAuth(p *multipart.Part) *soap.Fault {
@@ -353,6 +397,26 @@ func (u *post) readAuth(p *multipart.Part) *soap.Fault {
 		return f
 	}
 	u.auth = &a
+	// Check the password now: a wrong one is answered before anything
+	// more of the body is read.
+	if a.User != "" || a.Password != "" {
+		return u.authenticate(a.User, a.Password)
+	}
+	return nil
+}
+
+// authenticate logs the caller in, once; the body may then go on past
+// MaxPreAuthBytes.
+func (u *post) authenticate(email, password string) *soap.Fault {
+	if u.authed {
+		return nil
+	}
+	user, err := u.h.cfg.Service.Login(u.ctx, email, password, u.hr.RemoteAddr)
+	if err != nil {
+		return u.internal("authenticate", err)
+	}
+	u.user, u.authed = user, true
+	u.body.authenticated()
 	return nil
 }
 
@@ -405,11 +469,10 @@ func (u *post) begin() *soap.Fault {
 		return soap.AuthnFault(soap.CodeNoCredentials,
 			"request could not be authenticated: no credentials (send an auth part holding an authHeader with user and password, before the file parts, or HTTP Basic)")
 	}
-	user, err := u.h.cfg.Service.Authenticate(u.ctx, email, password)
-	if err != nil {
-		return u.internal("authenticate", err)
+	if f := u.authenticate(email, password); f != nil {
+		return f
 	}
-	u.user = user
+	user := u.user
 	if !uploadRoles[user.Role] {
 		return soap.AuthzFault(soap.CodeNoOperationPermission, "User does not have permission to access operation 'UploadFile'")
 	}
@@ -707,6 +770,8 @@ func (u *post) readFault(fr *fileReader, err error, part, src string) *soap.Faul
 	case fr.tooBig:
 		return soap.Errorf(soap.CodeInvalidXML, "file part %q (%s) exceeds the size limit of %d bytes per file; it was not stored",
 			part, src, u.h.maxFile())
+	case errors.Is(u.body.err, httplimit.ErrSlowBody):
+		return soap.Errorf(soap.CodeInvalidXML, "%s in file part %q (%s); the file was not stored", u.body.err, part, src)
 	case fr.cutShort || u.body.truncated() || errors.Is(err, io.ErrUnexpectedEOF):
 		return soap.Errorf(soap.CodeInvalidXML, "request body is truncated in file part %q (%s); the file was not stored", part, src)
 	case u.ctx.Err() != nil:

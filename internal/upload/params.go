@@ -6,7 +6,6 @@ import (
 	"errors"
 	"mime"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/ipsexport/ipsd/internal/soap"
@@ -108,10 +107,9 @@ func parseAuth(doc []byte, contentType string) (parsedAuth, *soap.Fault) {
 		AppVersion: strings.TrimSpace(a.AppVersion), GzipResponse: a.GzipResponse,
 		AccessToken: strings.TrimSpace(a.AccessToken), SAMLResponse: strings.TrimSpace(a.SAMLResponse),
 	}}
-	if c := a.FaultHTTPStatusCode; c != nil {
-		if *c < 100 || *c > 599 {
-			return out, soap.Invalid("authHeader/faultHttpStatusCode", strconv.Itoa(*c), "expected an HTTP status code")
-		}
+	// Any status a client may not choose falls back to the default
+	// (soap.Fault.Status), as on the SOAP endpoint.
+	if c := a.FaultHTTPStatusCode; c != nil && soap.HonouredStatus(*c) {
 		out.FaultHTTPStatusCode = *c
 	}
 	return out, nil

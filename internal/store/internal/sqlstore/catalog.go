@@ -222,7 +222,7 @@ func (c *Catalog) CreateUser(ctx context.Context, nu store.NewUser) (store.User,
 	var id int64
 	err := c.queryRow(ctx, c.db, `INSERT INTO users (email, email_key, first_name, last_name, role, password_hash, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Email, fold(email), u.FirstName, u.LastName, u.Role, u.PasswordHash, c.d.TimeArg(u.Created)).Scan(&id)
+		u.Email, store.EmailKey(email), u.FirstName, u.LastName, u.Role, u.PasswordHash, c.d.TimeArg(u.Created)).Scan(&id)
 	if c.d.IsUniqueViolation(err) {
 		return store.User{}, fmt.Errorf("create user %q: %w", email, store.ErrConflict)
 	}
@@ -236,7 +236,7 @@ func (c *Catalog) CreateUser(ctx context.Context, nu store.NewUser) (store.User,
 // UserByEmail finds a user by email, case-insensitively.
 func (c *Catalog) UserByEmail(ctx context.Context, email string) (store.User, error) {
 	u, err := scanUser(c.queryRow(ctx, c.db, `SELECT `+userCols+` FROM users WHERE email_key = ?`,
-		fold(strings.TrimSpace(email))))
+		store.EmailKey(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, notFound("user", email)
 	}
