@@ -290,7 +290,7 @@ func TestLoginCostSameForUnknownUsers(t *testing.T) {
 // one "unknown" label, and cut short in faults and logs.
 func TestUnknownOperationNamesBounded(t *testing.T) {
 	var logs safeBuffer
-	e := newEnv(t, "", func(c *Config) {
+	e := newEnv(t, "", withMetricsToken, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	status, _, resp := e.post(soapPath, soapCall(authU("alice@acme.test"), e.companyInfo()), nil)
