@@ -230,7 +230,7 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 		public = "http://localhost:8080"
 	}
 	jcfg := jobs.Config{
-		Store: st, Blob: files, Renderer: renderer, Mailer: mailer, Signer: signer, PublicURL: public,
+		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Mailer: mailer, Signer: signer, PublicURL: public,
 		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
 		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
 		Observer: m,

@@ -16,7 +16,7 @@ import (
 	"sync"
 
 	"github.com/ipsexport/ipsd/internal/blob"
-	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -44,12 +44,12 @@ func Convertible(assetType string) bool {
 // same folder becomes "a-2.jpg".
 type Namer struct {
 	root  string
-	req   *render.Request
+	req   *modifier.Request
 	taken map[string]bool
 }
 
 // NewNamer names files for a job of about size assets.
-func NewNamer(companyRoot string, req *render.Request, size int) *Namer {
+func NewNamer(companyRoot string, req *modifier.Request, size int) *Namer {
 	return &Namer{root: companyRoot, req: req, taken: make(map[string]bool, size)}
 }
 
@@ -101,7 +101,7 @@ type Task struct {
 	// Key is the blob key to write.
 	Key string
 	// Request is the parsed conversion; nil for fmt=orig.
-	Request *render.Request
+	Request *modifier.Request
 }
 
 // Result is what happened; Err is nil on success. Warnings are set on a
@@ -120,10 +120,28 @@ type Result struct {
 	Err      error
 }
 
+// Renderer renders one conversion of a source image. The libvips
+// renderer (package render) is the real one, adapted where the process is
+// wired; the export needs nothing of it but this.
+type Renderer interface {
+	Render(ctx context.Context, src []byte, req *modifier.Request) (Rendered, error)
+}
+
+// Rendered is one rendered image and the warnings of its request and render.
+type Rendered struct {
+	Data     []byte
+	Warnings []modifier.Warning
+}
+
+// ErrNotConvertible is wrapped by a Renderer's error when the source is
+// not an image it reads (video, fonts, archives): the export keeps the
+// original with a warning.
+var ErrNotConvertible = errors.New("source cannot be converted")
+
 // Exporter writes exported files.
 type Exporter struct {
 	Blob     blob.Store
-	Renderer *render.Renderer
+	Renderer Renderer
 }
 
 // ErrChecksum is an original whose bytes no longer match the catalogue.
@@ -173,7 +191,7 @@ func (x *Exporter) convert(ctx context.Context, t Task) Result {
 	out, err := x.Renderer.Render(ctx, data, t.Request)
 	// Render copies the source into C memory and keeps no reference to it.
 	recycle(data)
-	if errors.Is(err, render.ErrUnsupportedSource) {
+	if errors.Is(err, ErrNotConvertible) {
 		t.Key = ConvertedName(t.Key, path.Ext(t.Asset.FileName))
 		r := x.original(ctx, t)
 		r.Warnings = append(r.Warnings, fmt.Sprintf("cannot be converted (%v): exported as original", err))
@@ -233,8 +251,8 @@ func recycle(b []byte) {
 
 // Macros resolves $name$ against a company's image formats, as Image
 // Serving resolves a catalog's macros.
-func Macros(ctx context.Context, st store.Catalog, companyHandle string) render.MacroSource {
-	return render.MacroFunc(func(name string) (string, bool, error) {
+func Macros(ctx context.Context, st store.Catalog, companyHandle string) modifier.MacroSource {
+	return modifier.MacroFunc(func(name string) (string, bool, error) {
 		f, err := st.ImageFormatByName(ctx, companyHandle, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return "", false, nil
@@ -248,6 +266,6 @@ func Macros(ctx context.Context, st store.Catalog, companyHandle string) render.
 
 // Conversion parses the effective conversion of an export: is_modifier,
 // then the macro (SPEC §2: the macro's commands win).
-func Conversion(ctx context.Context, st store.Catalog, companyHandle, isModifier, macro string) (*render.Request, error) {
-	return render.ParseExport(isModifier, macro, Macros(ctx, st, companyHandle))
+func Conversion(ctx context.Context, st store.Catalog, companyHandle, isModifier, macro string) (*modifier.Request, error) {
+	return modifier.ParseExport(isModifier, macro, Macros(ctx, st, companyHandle))
 }

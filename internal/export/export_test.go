@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -18,11 +18,11 @@ func TestNamer(t *testing.T) {
 		{FolderPath: "Acme/shoes/", FileName: "BOOT.png", Type: "Image"},
 		{FolderPath: "Acme/docs/", FileName: "clip.mp4", Type: "Video"},
 	}
-	tiff, err := render.ParseExport("&fmt=png", "$test$", render.MacroMap{"test": "fmt=tif"})
+	tiff, err := modifier.ParseExport("&fmt=png", "$test$", modifier.MacroMap{"test": "fmt=tif"})
 	require.NoError(t, err)
 	tests := []struct {
 		name string
-		req  *render.Request
+		req  *modifier.Request
 		want []string
 	}{
 		{"orig keeps names and folders", nil,

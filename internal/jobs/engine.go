@@ -37,7 +37,6 @@ import (
 	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/notify"
-	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -76,7 +75,7 @@ func DecodeExportSpec(b []byte) (ExportSpec, error) {
 type Config struct {
 	Store    store.Store
 	Blob     blob.Store
-	Renderer *render.Renderer
+	Renderer export.Renderer
 	// Mailer sends job mail; nil sends none.
 	Mailer notify.Sender
 	// Signer signs download links; PublicURL ("https://host") is the base

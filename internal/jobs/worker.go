@@ -14,8 +14,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ipsexport/ipsd/internal/export"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/notify"
-	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -117,7 +117,7 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	if len(pending) == 0 {
 		return e.settle(ctx, j.Handle)
 	}
-	var req *render.Request
+	var req *modifier.Request
 	if spec.Fmt == export.FormatConvert {
 		req, err = export.Conversion(ctx, e.st, j.CompanyHandle, spec.IsModifier, spec.Macro)
 		if err != nil {
@@ -176,7 +176,7 @@ func (e *Engine) checkControl(ctx context.Context, handle string) error {
 	return nil
 }
 
-func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *render.Request) {
+func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *modifier.Request) {
 	as, ok := assets[ja.AssetHandle]
 	if !ok {
 		e.finish(ctx, j, ja, store.OutcomeError, "asset "+ja.AssetHandle+" no longer exists")
@@ -383,7 +383,7 @@ func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec Export
 			return nil, fmt.Errorf("export assets: %w", err)
 		}
 	}
-	var req *render.Request
+	var req *modifier.Request
 	if spec.Fmt == export.FormatConvert {
 		var err error
 		if req, err = export.Conversion(ctx, e.st, co.Handle, spec.IsModifier, spec.Macro); err != nil {

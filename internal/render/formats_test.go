@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 func TestRenderFormats(t *testing.T) {
@@ -70,7 +72,7 @@ func TestRenderFormats(t *testing.T) {
 				// A CMYK JPEG keeps libvips' EXIF block for its resolution.
 				assert.False(t, res.EXIF)
 			}
-			r, _ := Parse(tc.modifier, nil)
+			r, _ := modifier.Parse(tc.modifier, nil)
 			assert.Equal(t, r.Ext(), res.Ext)
 			assert.Equal(t, r.MIME(), res.MIME)
 			if tc.check != nil {
@@ -109,7 +111,7 @@ func TestRenderFormats(t *testing.T) {
 
 	t.Run("formats not written fail per asset, naming the format", func(t *testing.T) {
 		for _, f := range []string{"pdf", "eps", "swf", "swf3-alpha", "jpegxr", "jpegxr-alpha", "f4m", "m3u8"} {
-			r, err := Parse("fmt="+f, nil)
+			r, err := modifier.Parse("fmt="+f, nil)
 			require.NoError(t, err)
 			assert.False(t, r.Supported())
 			err = renderErr(t, opaque, "fmt="+f)

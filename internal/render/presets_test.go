@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // TestPresets renders the modifier strings that real integrations and the
@@ -12,7 +14,7 @@ import (
 func TestPresets(t *testing.T) {
 	photo := quadrantsJPEG(t, 1200, 600)
 	transparent := alphaPNG(t)
-	macros := MacroMap{
+	macros := modifier.MacroMap{
 		// The saveImageFormat example (its qlt=750 typo mended) and the
 		// Scene7 FAQ default preset.
 		"thumb":   "wid=400&hei=400&fmt=jpeg&qlt=75,0&op_sharpen=0&resMode=bicub&op_usm=0.0,0.0,0,0&iccEmbed=0",

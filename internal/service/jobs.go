@@ -14,8 +14,8 @@ import (
 	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/jobs"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/notify"
-	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
@@ -234,7 +234,7 @@ func (s *Service) checkConversion(ctx context.Context, co store.Company, spec jo
 		}
 	}
 	if _, err := export.Conversion(ctx, s.store, co.Handle, spec.IsModifier, spec.Macro); err != nil {
-		var pe *render.ParseError
+		var pe *modifier.ParseError
 		if errors.As(err, &pe) {
 			field := "exportJob/is_modifier"
 			if pe.Macro != "" || pe.Pos > len(spec.IsModifier) {

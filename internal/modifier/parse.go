@@ -1,4 +1,4 @@
-package render
+package modifier
 
 import (
 	"errors"
@@ -353,15 +353,15 @@ func substitute(s string, vars map[string]string) string {
 // effective values.
 func (r *Request) validate() error {
 	at := func(g string) origin { return r.where[g] }
-	if r.fit != nil && r.wid == 0 && r.hei == 0 {
+	if r.Fit != nil && r.Wid == 0 && r.Hei == 0 {
 		e := r.effective["fit"]
 		return perr(e.name, at("fit"), e.value, "fit= needs wid= or hei= (r-fit.md)")
 	}
-	if r.quantize.set && r.quantize.palette == "mac" && (r.fmtInfo().name == "gif-alpha" || r.fmtInfo().name == "png8-alpha") {
+	if r.Quantize.Set && r.Quantize.Palette == "mac" && (r.FormatInfo().Name == "gif-alpha" || r.FormatInfo().Name == "png8-alpha") {
 		e := r.effective["quantize"]
-		return perr(e.name, at("quantize"), e.value, "the mac palette is not available for "+r.fmtInfo().name)
+		return perr(e.name, at("quantize"), e.value, "the mac palette is not available for "+r.FormatInfo().Name)
 	}
-	if ws := quantizeWarnings(r.quantize, r.fmtInfo()); len(ws) > 0 {
+	if ws := QuantizeWarnings(r.Quantize, r.FormatInfo()); len(ws) > 0 {
 		o := at("quantize")
 		r.Warnings = append(r.Warnings, Warning{Command: "quantize", Pos: o.pos, Macro: o.macro, Message: strings.Join(ws, "; ")})
 	}

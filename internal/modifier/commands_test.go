@@ -1,4 +1,4 @@
-package render
+package modifier
 
 import (
 	"fmt"
@@ -73,7 +73,7 @@ func TestCommandStatusesBehave(t *testing.T) {
 }
 
 // TestCommandsDoc keeps COMMANDS.md in step with the command table.
-// Regenerate with: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/
+// Regenerate with: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/modifier/
 func TestCommandsDoc(t *testing.T) {
 	want := commandsMarkdown()
 	update := os.Getenv("UPDATE_COMMANDS_MD") != ""
@@ -82,7 +82,7 @@ func TestCommandsDoc(t *testing.T) {
 	}
 	got, err := os.ReadFile("COMMANDS.md")
 	require.NoError(t, err)
-	assert.Equal(t, want, string(got), "COMMANDS.md is stale: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/")
+	assert.Equal(t, want, string(got), "COMMANDS.md is stale: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/modifier/")
 
 	// The README lists every command by status, between two markers.
 	const begin, end = "<!-- commands:begin -->\n", "<!-- commands:end -->"
@@ -96,7 +96,7 @@ func TestCommandsDoc(t *testing.T) {
 		require.NoError(t, os.WriteFile("../../README.md", readme, 0o644))
 		j = strings.Index(string(readme), end)
 	}
-	assert.Equal(t, section, string(readme[i+len(begin):j]), "README.md's command list is stale: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/")
+	assert.Equal(t, section, string(readme[i+len(begin):j]), "README.md's command list is stale: UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/modifier/")
 }
 
 // commandsReadme lists the commands by status, for the README.
@@ -131,7 +131,7 @@ func commandsMarkdown() string {
 	b.WriteString(`# Image Serving commands in the export renderer
 
 Generated from the command table in ` + "`commands.go`" + ` by ` + "`TestCommandsDoc`" + `
-(` + "`UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/render/`" + `).
+(` + "`UPDATE_COMMANDS_MD=1 go test -run TestCommandsDoc ./internal/modifier/`" + `).
 Every command of the reference's command index
 (` + "`reference/is-protocol/c-command-reference/`" + `) is listed, with the variants its page
 defines (` + "`cropN`, `extendN`" + ` …).
