@@ -132,6 +132,7 @@ type queue interface {
 type Engine struct {
 	cfg      Config
 	st       store.Store
+	states   States
 	exporter *export.Exporter
 	log      *slog.Logger
 	q        queue
@@ -237,6 +238,7 @@ func newEngine(cfg Config) *Engine {
 	return &Engine{
 		cfg:      cfg,
 		st:       cfg.Store,
+		states:   States{Store: cfg.Store},
 		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer},
 		log:      cfg.Logger,
 	}
@@ -390,32 +392,38 @@ func (e *Engine) enqueue(ctx context.Context, j store.Job, at time.Time) error {
 	return nil
 }
 
-// PauseJob holds a job after the asset in hand.
-func (e *Engine) PauseJob(ctx context.Context, j store.Job) (bool, error) {
-	return e.st.SetJobState(ctx, j.Handle, []string{store.JobNew, store.JobRunning}, store.JobPaused)
+// PauseJob holds a job after the asset in hand. A job whose state does
+// not allow it is a *TransitionError.
+func (e *Engine) PauseJob(ctx context.Context, j store.Job) error {
+	_, err := e.states.Apply(ctx, j.Handle, EvPause)
+	return err
 }
 
 // ResumeJob continues a paused job.
-func (e *Engine) ResumeJob(ctx context.Context, j store.Job) (bool, error) {
-	ok, err := e.st.SetJobState(ctx, j.Handle, []string{store.JobPaused}, store.JobRunning)
-	if err != nil || !ok {
-		return ok, err
+func (e *Engine) ResumeJob(ctx context.Context, j store.Job) error {
+	if _, err := e.states.Apply(ctx, j.Handle, EvResume); err != nil {
+		return err
 	}
 	// Every chunk may have ended while it was paused.
-	return true, e.settle(ctx, j.Handle)
+	return e.settle(ctx, j.Handle)
 }
 
 // StopJob ends a job after the asset in hand, keeping what is done; a job
 // that has not started ends at once.
-func (e *Engine) StopJob(ctx context.Context, j store.Job) (bool, error) {
-	ok, err := e.st.SetJobState(ctx, j.Handle, []string{store.JobScheduled, store.JobNew, store.JobRunning, store.JobPaused}, store.JobStopping)
-	if err != nil || !ok {
-		return ok, err
+func (e *Engine) StopJob(ctx context.Context, j store.Job) error {
+	if _, err := e.states.Apply(ctx, j.Handle, EvStop); err != nil {
+		return err
 	}
 	if j.State == store.JobScheduled || j.State == store.JobNew {
-		return true, e.settle(ctx, j.Handle)
+		return e.settle(ctx, j.Handle)
 	}
-	return true, nil
+	return nil
+}
+
+// Transition applies ev to job handle through the transition table: the
+// upload servlet's jobs go through it too.
+func (e *Engine) Transition(ctx context.Context, handle string, ev Event) (store.JobState, error) {
+	return e.states.Apply(ctx, handle, ev)
 }
 
 // DeleteJob removes a job that is not running, with its files.

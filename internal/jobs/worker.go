@@ -96,13 +96,16 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	case store.JobStopping:
 		return e.settle(ctx, j.Handle)
 	case store.JobScheduled, store.JobNew:
-		won, err := e.st.SetJobState(ctx, j.Handle, []string{store.JobScheduled, store.JobNew}, store.JobRunning)
-		if err != nil {
-			return fmt.Errorf("start job %s: %w", j.Handle, err)
-		}
-		if won {
+		// Of several chunks starting at once, one moves the job; the
+		// others find it moved on (running, or paused or stopped meanwhile,
+		// which the checks between assets see).
+		_, err := e.states.Apply(ctx, j.Handle, EvStart)
+		switch {
+		case err == nil:
 			j.State = store.JobRunning
 			e.mail(ctx, j, notify.Started, nil)
+		case !IsTransitionError(err):
+			return fmt.Errorf("start job %s: %w", j.Handle, err)
 		}
 	}
 	spec, err := DecodeExportSpec(j.Spec)
@@ -258,27 +261,26 @@ func (e *Engine) settle(ctx context.Context, handle string) error {
 	if err != nil {
 		return fmt.Errorf("settle %s: %w", handle, err)
 	}
-	var from []string
-	to := store.JobCompleted
+	var ev Event
 	switch {
 	case j.State == store.JobStopping:
 		e.failPending(ctx, handle, 0, math.MaxInt32, "not exported: the job was stopped")
-		from, to = []string{store.JobStopping}, store.JobStopped
+		ev = EvHalt
 	case j.State == store.JobRunning && j.Succeeded+j.Errors >= j.Total:
-		from = []string{store.JobRunning}
+		ev = EvComplete
 	default:
 		return nil
 	}
-	won, err := e.st.SetJobState(ctx, handle, from, to)
-	if err != nil {
+	_, err = e.states.Apply(ctx, handle, ev)
+	if err != nil && !IsTransitionError(err) {
 		return fmt.Errorf("settle %s: %w", handle, err)
 	}
-	if won {
+	if err == nil {
 		j, err = e.st.JobByHandle(ctx, "", handle)
 		if err != nil {
 			return fmt.Errorf("settle %s: %w", handle, err)
 		}
-		e.cfg.Observer.JobEnded(j.State)
+		e.cfg.Observer.JobEnded(string(j.State))
 		e.log.Info("job ended", "job", handle, "state", j.State, "total", j.Total,
 			"succeeded", j.Succeeded, "warnings", j.Warnings, "errors", j.Errors)
 		e.mail(ctx, j, notify.Completed, nil)

@@ -25,9 +25,9 @@ type JobEngine interface {
 	SubmitExport(ctx context.Context, nj store.NewJob, spec jobs.ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error)
 	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error)
 	AddSchedule(ctx context.Context, s store.Schedule, spec jobs.ScheduleSpec) (store.Schedule, error)
-	PauseJob(ctx context.Context, j store.Job) (bool, error)
-	ResumeJob(ctx context.Context, j store.Job) (bool, error)
-	StopJob(ctx context.Context, j store.Job) (bool, error)
+	PauseJob(ctx context.Context, j store.Job) error
+	ResumeJob(ctx context.Context, j store.Job) error
+	StopJob(ctx context.Context, j store.Job) error
 	DeleteJob(ctx context.Context, j store.Job) error
 	ArchiveURL(base string, j store.Job) string
 	FileURL(base string, j store.Job, path string) string
@@ -349,16 +349,16 @@ func (s *Service) activeJob(ctx context.Context, j store.Job) *ipsapi.ActiveJob 
 	if j.Total > 0 {
 		progress = done * 100 / j.Total
 	}
-	state, msg := j.State, fmt.Sprintf("%d of %d assets exported", done, j.Total)
+	state, msg := string(j.State), fmt.Sprintf("%d of %d assets exported", done, j.Total)
 	switch j.State {
 	case store.JobPaused:
 		state, msg = "WaitingClient", "Paused"
 	case store.JobScheduled:
-		state, msg = store.JobNew, "Scheduled"
+		state, msg = string(store.JobNew), "Scheduled"
 	case store.JobNew:
 		msg = "Queued"
 	}
-	taskState := map[string]string{store.JobNew: "New", store.JobRunning: "Processing", "WaitingClient": "Processing", store.JobStopping: "Stopping"}[state]
+	taskState := map[string]string{"New": "New", "Running": "Processing", "WaitingClient": "Processing", "Stopping": "Stopping"}[state]
 	updated := j.Started
 	if updated.IsZero() {
 		updated = j.Submitted
@@ -454,7 +454,7 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 				TimeZone: zone, TriggerState: "Normal", ExportJob: ej,
 			})
 		}
-		waiting, err := s.store.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: []string{store.JobScheduled}})
+		waiting, err := s.store.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: []store.JobState{store.JobScheduled}})
 		if err != nil {
 			return nil, fmt.Errorf("getScheduledJobs: %w", err)
 		}
@@ -574,7 +574,7 @@ func jobSortKey(by string) (func(a, b store.Job) int, error) {
 	case "jobname":
 		return func(a, b store.Job) int { return strings.Compare(a.Name, b.Name) }, nil
 	case "logtype":
-		return func(a, b store.Job) int { return strings.Compare(a.State, b.State) }, nil
+		return func(a, b store.Job) int { return strings.Compare(string(a.State), string(b.State)) }, nil
 	case "filesuccesscount":
 		return cmpInt(func(j store.Job) int { return j.Succeeded }), nil
 	case "fileerrorcount":
@@ -696,7 +696,7 @@ func (s *Service) getJobLogDetails(ctx context.Context, c *call) (any, error) {
 // jobControl is pauseJob, resumeJob and stopJob: the job by handle,
 // then the engine's transition; a job not in a state that allows it is
 // 30001 naming its state.
-func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(context.Context, store.Job) (bool, error)) (any, error) {
+func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(context.Context, store.Job) error) (any, error) {
 	// pauseJobParam, resumeJobParam and stopJobParam share one shape.
 	var p struct {
 		CompanyHandle string `xml:"companyHandle"`
@@ -713,12 +713,12 @@ func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(c
 	if err != nil {
 		return nil, err
 	}
-	ok, err := act(ctx, j)
-	if err != nil {
+	if err := act(ctx, j); err != nil {
+		var te *jobs.TransitionError
+		if errors.As(err, &te) {
+			return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s, %s does not apply", j.Handle, te.State, op)
+		}
 		return nil, fmt.Errorf("%s %s: %w", op, j.Handle, err)
-	}
-	if !ok {
-		return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s, %s does not apply", j.Handle, j.State, op)
 	}
 	return nil, nil
 }
@@ -759,12 +759,12 @@ func (s *Service) deleteJob(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.State != store.JobScheduled && !slices.Contains(store.EndedJobStates, j.State) {
+	if j.State != store.JobScheduled && !j.State.Ended() {
 		return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s; stop it before deleting it", j.Handle, j.State)
 	}
 	if j.State == store.JobScheduled {
 		// Take it out of the schedule first, so no worker starts it.
-		if ok, err := s.jobs.StopJob(ctx, j); err != nil || !ok {
+		if err := s.jobs.StopJob(ctx, j); err != nil {
 			return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job has started; stop it before deleting it", j.Handle)
 		}
 	}

@@ -12,25 +12,44 @@ const (
 	JobTypeUpload = "Upload"
 )
 
-// Job states. The queue (River) knows nothing of these: they are the IPS
-// view of a job, and pause and stop are requests the worker reads between
-// assets.
+// JobState is the IPS view of a job's progress. The queue (River) knows
+// nothing of it; pause and stop are requests the worker reads between
+// assets. Which state may follow which is package jobs' transition table:
+// the store only records a move it is told to make.
+type JobState string
+
+// Job states.
 const (
-	JobScheduled = "Scheduled" // execTime in the future; not started
-	JobNew       = "New"       // queued
-	JobRunning   = "Running"
-	JobPaused    = "Paused"   // pauseJob: the worker holds after the asset in hand
-	JobStopping  = "Stopping" // stopJob: the worker ends after the asset in hand
-	JobCompleted = "Completed"
-	JobStopped   = "Stopped"
-	JobFailed    = "Failed" // the job itself failed (not one asset)
+	JobScheduled JobState = "Scheduled" // execTime in the future; not started
+	JobNew       JobState = "New"       // queued
+	JobRunning   JobState = "Running"
+	JobPaused    JobState = "Paused"   // pauseJob: the worker holds after the asset in hand
+	JobStopping  JobState = "Stopping" // stopJob: the worker ends after the asset in hand
+	JobCompleted JobState = "Completed"
+	JobStopped   JobState = "Stopped"
+	JobFailed    JobState = "Failed" // the job itself failed (not one asset)
 )
 
+// JobStates lists every state.
+var JobStates = []JobState{JobScheduled, JobNew, JobRunning, JobPaused, JobStopping, JobCompleted, JobStopped, JobFailed}
+
 // ActiveJobStates are the states of a job that has not ended.
-var ActiveJobStates = []string{JobNew, JobRunning, JobPaused, JobStopping}
+var ActiveJobStates = []JobState{JobNew, JobRunning, JobPaused, JobStopping}
 
 // EndedJobStates are the final states.
-var EndedJobStates = []string{JobCompleted, JobStopped, JobFailed}
+var EndedJobStates = []JobState{JobCompleted, JobStopped, JobFailed}
+
+// Ended reports a final state.
+func (s JobState) Ended() bool { return s == JobCompleted || s == JobStopped || s == JobFailed }
+
+// StateNames turns states into the strings a query or the wire uses.
+func StateNames(states []JobState) []string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = string(s)
+	}
+	return out
+}
 
 // Outcomes of one asset of a job. "" is pending.
 const (
@@ -55,7 +74,7 @@ type Job struct {
 	// (submitJob's userHandle, else the submitter).
 	SubmitUserHandle string
 	NotifyUserHandle string
-	State            string
+	State            JobState
 	// Spec is the job type's own request, opaque to the store (JSON).
 	Spec []byte
 	// ScheduleHandle is set on a run of an execSchedule schedule.
@@ -87,7 +106,7 @@ type NewJob struct {
 	Locale           string
 	SubmitUserHandle string
 	NotifyUserHandle string
-	State            string
+	State            JobState
 	Spec             []byte
 	ScheduleHandle   string
 	ExecTime         time.Time
@@ -124,10 +143,10 @@ type JobFile struct {
 
 // JobQuery selects jobs for getJobLogs / getActiveJobs.
 type JobQuery struct {
-	CompanyHandle string   // required
-	States        []string // empty = any
-	Types         []string // empty = any
-	OriginalName  string   // "" = any; exact
+	CompanyHandle string     // required
+	States        []JobState // empty = any
+	Types         []string   // empty = any
+	OriginalName  string     // "" = any; exact
 	From, To      time.Time
 	Descending    bool // by Submitted
 	Limit         int  // 0 = no limit
@@ -179,7 +198,7 @@ type Jobs interface {
 	// SetJobState moves a job to state `to` if its state is one of from
 	// (any when from is empty), and reports whether it did. Moving to
 	// JobRunning sets Started if zero; moving to an ended state sets Ended.
-	SetJobState(ctx context.Context, handle string, from []string, to string) (bool, error)
+	SetJobState(ctx context.Context, handle string, from []JobState, to JobState) (bool, error)
 	// AddJobAssets appends assets to a running job (uploads), assigning
 	// the next Seq values, and raises Total; it returns them with Seq set.
 	AddJobAssets(ctx context.Context, handle string, assets []JobAsset) ([]JobAsset, error)

@@ -13,13 +13,13 @@ import (
 	"net/http"
 	"path"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -66,6 +66,8 @@ type Handler struct {
 	cfg Config
 	log *slog.Logger
 	act *activity
+	// states moves upload jobs through the job engine's transition table.
+	states jobs.States
 }
 
 // New builds the servlet.
@@ -91,7 +93,7 @@ func New(cfg Config) (*Handler, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg, log: log, act: newActivity()}, nil
+	return &Handler{cfg: cfg, log: log, act: newActivity(), states: jobs.States{Store: cfg.Store}}, nil
 }
 
 func (h *Handler) now() time.Time { return h.cfg.Now() }
@@ -255,12 +257,12 @@ func (u *post) serve() (*uploadPostReturn, *soap.Fault) {
 		return nil, f
 	}
 	if u.params.EndJob {
-		ended, err := u.h.cfg.Store.SetJobState(u.ctx, u.job.Handle, []string{store.JobRunning}, store.JobCompleted)
-		if err != nil {
+		_, err := u.h.states.Apply(u.ctx, u.job.Handle, jobs.EvComplete)
+		if err != nil && !jobs.IsTransitionError(err) {
 			return nil, u.internal("end upload job", err)
 		}
 		u.over = true
-		if ended {
+		if err == nil {
 			u.h.mail(u.ctx, u.job.Handle, u.spec.EmailSetting, notify.Completed, nil)
 		}
 	}
@@ -276,7 +278,7 @@ func (u *post) abandon() {
 		return
 	}
 	ctx := context.WithoutCancel(u.ctx)
-	if _, err := u.h.cfg.Store.SetJobState(ctx, u.job.Handle, []string{store.JobRunning}, store.JobFailed); err != nil {
+	if _, err := u.h.states.Apply(ctx, u.job.Handle, jobs.EvFail); err != nil && !jobs.IsTransitionError(err) {
 		u.h.log.Error("upload: cannot end failed job", "job", u.job.Handle, "err", err)
 	}
 	u.over = true
@@ -445,12 +447,12 @@ func (u *post) begin() *soap.Fault {
 			return u.internal("job by handle", err)
 		case j.Type != store.JobTypeUpload:
 			return soap.Invalid("jobHandle", handle, "not an upload job")
-		case slices.Contains(store.EndedJobStates, j.State):
+		case j.State.Ended():
 			return soap.Invalid("jobHandle", handle, fmt.Sprintf(
 				"the upload job has ended (%s: endJob was sent, it was stopped, or no POST came for %s); start a new job with jobName",
 				j.State, u.h.cfg.JobTimeout))
 		case j.State != store.JobRunning:
-			return soap.Invalid("jobHandle", handle, "the upload job is "+j.State+" and takes no files now")
+			return soap.Invalid("jobHandle", handle, "the upload job is "+string(j.State)+" and takes no files now")
 		}
 		spec, err := DecodeSpec(j.Spec)
 		if err != nil {
@@ -704,7 +706,7 @@ func (h *Handler) mail(ctx context.Context, handle, emailSetting string, ev noti
 func (u *post) recordFault(err error) *soap.Fault {
 	j, jerr := u.h.cfg.Store.JobByHandle(context.WithoutCancel(u.ctx), u.co.Handle, u.job.Handle)
 	if jerr == nil && j.State != store.JobRunning {
-		return soap.Invalid("jobHandle", u.job.Handle, "the upload job ended while this POST was in progress ("+j.State+")")
+		return soap.Invalid("jobHandle", u.job.Handle, "the upload job ended while this POST was in progress ("+string(j.State)+")")
 	}
 	return u.internal("record job asset", err)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -240,7 +241,7 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 	for _, co := range cos {
 		js, err := h.cfg.Store.ListJobs(ctx, store.JobQuery{
 			CompanyHandle: co.Handle, Types: []string{store.JobTypeUpload},
-			States: []string{store.JobRunning, store.JobPaused, store.JobStopping},
+			States: []store.JobState{store.JobRunning, store.JobPaused, store.JobStopping},
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("upload sweep %s: %w", co.Handle, err))
@@ -263,14 +264,7 @@ func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (boo
 	if j.State == store.JobStopping {
 		// stopJob asked an upload job to stop: no worker runs uploads, so
 		// it stops here, keeping what was uploaded.
-		ok, err := h.cfg.Store.SetJobState(ctx, j.Handle, []string{store.JobStopping}, store.JobStopped)
-		if err != nil {
-			return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
-		}
-		if ok {
-			h.mailEnded(ctx, j)
-		}
-		return ok, nil
+		return h.end(ctx, j, jobs.EvHalt)
 	}
 	mem, busy := h.act.get(j.Handle)
 	if busy {
@@ -291,17 +285,27 @@ func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (boo
 	if now.Sub(last) < h.cfg.JobTimeout {
 		return false, nil
 	}
-	ok, err := h.cfg.Store.SetJobState(ctx, j.Handle, []string{j.State}, store.JobCompleted)
-	if err != nil {
-		return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
-	}
+	ok, err := h.end(ctx, j, jobs.EvExpire)
 	if ok {
 		h.act.forget(j.Handle)
 		h.log.Info("upload job timed out", "job", j.Handle, "company", j.CompanyHandle,
 			"idle", now.Sub(last).Round(time.Second).String(), "files", j.Total)
-		h.mailEnded(ctx, j)
 	}
-	return ok, nil
+	return ok, err
+}
+
+// end applies the sweep's event to j and mails its end; a job that moved
+// on meanwhile (endJob elsewhere) is left alone.
+func (h *Handler) end(ctx context.Context, j store.Job, ev jobs.Event) (bool, error) {
+	_, err := h.states.Apply(ctx, j.Handle, ev)
+	if jobs.IsTransitionError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
+	}
+	h.mailEnded(ctx, j)
+	return true, nil
 }
 
 // mailEnded sends the completion mail of a job the sweep ended.

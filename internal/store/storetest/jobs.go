@@ -284,7 +284,10 @@ func testListJobs(t *testing.T, s store.Store) {
 	co, other := mkCompany(t, s, "Acme"), mkCompany(t, s, "Other")
 	mkJob(t, s, newJob(other, "daily"), 1) // never listed
 
-	type spec struct{ name, typ, state string }
+	type spec struct {
+		name, typ string
+		state     store.JobState
+	}
 	specs := []spec{
 		{"daily", store.JobTypeExport, store.JobCompleted},
 		{"daily", store.JobTypeExport, store.JobRunning},
@@ -342,13 +345,13 @@ func testListJobs(t *testing.T, s store.Store) {
 		{"limit descending", store.JobQuery{Limit: 2, Descending: true}, reversed(byIndex(0, 1, 2, 3, 4, 5))[:2]},
 		{"active", store.JobQuery{States: store.ActiveJobStates}, byIndex(1, 2, 3, 5)},
 		{"ended", store.JobQuery{States: store.EndedJobStates}, byIndex(0, 4)},
-		{"one state", store.JobQuery{States: []string{store.JobNew}}, byIndex(3, 5)},
-		{"unknown state", store.JobQuery{States: []string{"Bogus"}}, byIndex()},
+		{"one state", store.JobQuery{States: []store.JobState{store.JobNew}}, byIndex(3, 5)},
+		{"unknown state", store.JobQuery{States: []store.JobState{"Bogus"}}, byIndex()},
 		{"type", store.JobQuery{Types: []string{store.JobTypeUpload}}, byIndex(2)},
 		{"types", store.JobQuery{Types: []string{store.JobTypeUpload, store.JobTypeExport}}, byIndex(0, 1, 2, 3, 4, 5)},
 		{"original name, exact", store.JobQuery{OriginalName: "daily"}, byIndex(0, 1, 5)},
 		{"original name, other case", store.JobQuery{OriginalName: "DAILY"}, byIndex()},
-		{"original name and state", store.JobQuery{OriginalName: "daily", States: []string{store.JobNew, store.JobRunning}}, byIndex(1, 5)},
+		{"original name and state", store.JobQuery{OriginalName: "daily", States: []store.JobState{store.JobNew, store.JobRunning}}, byIndex(1, 5)},
 		{"original name, newest", store.JobQuery{OriginalName: "daily", Descending: true, Limit: 1}, reversed(byIndex(0, 1, 5))[:1]},
 		{"from", store.JobQuery{From: third}, inRange(third, latest)},
 		{"to", store.JobQuery{To: third}, inRange(earliest, third)},
@@ -379,21 +382,21 @@ func testSetJobState(t *testing.T, s store.Store) {
 	j := mkJob(t, s, newJob(co, "job"), 1)
 	var started time.Time
 	for _, tc := range []struct {
-		from        []string
-		to          string
+		from        []store.JobState
+		to          store.JobState
 		changed     bool
-		state       string
+		state       store.JobState
 		started     bool // Started set
 		sameStarted bool // and unchanged since it was
 		ended       bool
 	}{
-		{[]string{store.JobRunning}, store.JobPaused, false, store.JobNew, false, false, false},
-		{[]string{store.JobNew}, store.JobRunning, true, store.JobRunning, true, false, false},
-		{[]string{store.JobNew}, store.JobRunning, false, store.JobRunning, true, true, false},
-		{[]string{store.JobRunning}, store.JobPaused, true, store.JobPaused, true, true, false},
-		{[]string{store.JobPaused}, store.JobRunning, true, store.JobRunning, true, true, false},
+		{[]store.JobState{store.JobRunning}, store.JobPaused, false, store.JobNew, false, false, false},
+		{[]store.JobState{store.JobNew}, store.JobRunning, true, store.JobRunning, true, false, false},
+		{[]store.JobState{store.JobNew}, store.JobRunning, false, store.JobRunning, true, true, false},
+		{[]store.JobState{store.JobRunning}, store.JobPaused, true, store.JobPaused, true, true, false},
+		{[]store.JobState{store.JobPaused}, store.JobRunning, true, store.JobRunning, true, true, false},
 		{store.ActiveJobStates, store.JobStopping, true, store.JobStopping, true, true, false},
-		{[]string{store.JobStopping}, store.JobStopped, true, store.JobStopped, true, true, true},
+		{[]store.JobState{store.JobStopping}, store.JobStopped, true, store.JobStopped, true, true, true},
 		{store.ActiveJobStates, store.JobRunning, false, store.JobStopped, true, true, true},
 	} {
 		name := fmt.Sprintf("%v -> %s", tc.from, tc.to)
@@ -441,7 +444,7 @@ func testSetJobState(t *testing.T, s store.Store) {
 	)
 	for range workers {
 		wg.Go(func() {
-			ok, err := s.SetJobState(ctx, claim.Handle, []string{store.JobNew}, store.JobRunning)
+			ok, err := s.SetJobState(ctx, claim.Handle, []store.JobState{store.JobNew}, store.JobRunning)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -928,7 +931,7 @@ func testExpiredJobs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	acme, other := mkCompany(t, s, "Acme"), mkCompany(t, s, "Other")
 	t0 := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
-	mk := func(co store.Company, state string, expires time.Time, purged bool) store.Job {
+	mk := func(co store.Company, state store.JobState, expires time.Time, purged bool) store.Job {
 		t.Helper()
 		nj := newJob(co, "x")
 		nj.Expires = expires
@@ -1034,7 +1037,7 @@ func testJobTimestamps(t *testing.T, s store.Store) {
 	// Timestamps the store sets: UTC, now, read back as returned.
 	before := time.Now().Add(-time.Second)
 	j := mkJob(t, s, newJob(co, "now"), 0)
-	for _, to := range []string{store.JobRunning, store.JobCompleted} {
+	for _, to := range []store.JobState{store.JobRunning, store.JobCompleted} {
 		ok, err := s.SetJobState(ctx, j.Handle, nil, to)
 		require.NoError(t, err)
 		require.True(t, ok)

@@ -29,14 +29,8 @@ func NewJobs(db *sql.DB, d Dialect) *Jobs { return &Jobs{base{db: db, d: d}} }
 
 var _ store.Jobs = (*Jobs)(nil)
 
-// allJobStates are the states SetJobState accepts.
-var allJobStates = []string{
-	store.JobScheduled, store.JobNew, store.JobRunning, store.JobPaused,
-	store.JobStopping, store.JobCompleted, store.JobStopped, store.JobFailed,
-}
-
 // newJobStates are the states a job may be created in.
-var newJobStates = []string{store.JobNew, store.JobScheduled, store.JobRunning}
+var newJobStates = []store.JobState{store.JobNew, store.JobScheduled, store.JobRunning}
 
 // ---- timestamps ----
 
@@ -168,7 +162,7 @@ func (j *Jobs) jobExists(ctx context.Context, q querier, cid, id int64) error {
 
 // lockJob locks a job's row for the rest of tx and returns its total and
 // state; ErrNotFound if there is no such job.
-func (j *Jobs) lockJob(ctx context.Context, tx *sql.Tx, cid, id int64) (total int, state string, err error) {
+func (j *Jobs) lockJob(ctx context.Context, tx *sql.Tx, cid, id int64) (total int, state store.JobState, err error) {
 	err = j.queryRow(ctx, tx, `SELECT total, state FROM jobs WHERE id = ? AND company_id = ? `+j.d.ForUpdate(),
 		id, cid).Scan(&total, &state)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -312,7 +306,7 @@ func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets
 			submit_user, notify_user, state, spec, schedule_id, exec_time, total, submitted, started, expires)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			cid, job.Type, job.Name, job.OriginalName, job.Description, job.Locale,
-			job.SubmitUserHandle, job.NotifyUserHandle, job.State, specArg(job.Spec), sched, j.nullTime(job.ExecTime),
+			job.SubmitUserHandle, job.NotifyUserHandle, string(job.State), specArg(job.Spec), sched, j.nullTime(job.ExecTime),
 			job.Total, j.d.TimeArg(t), j.nullTime(job.Started), j.nullTime(job.Expires)).Scan(&id)
 		if err != nil {
 			return err
@@ -363,7 +357,7 @@ func (j *Jobs) ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, err
 	}
 	where, args := ` WHERE company_id = ?`, []any{cid}
 	if len(q.States) > 0 {
-		cond, arg := j.d.InStrings("state", q.States)
+		cond, arg := j.d.InStrings("state", store.StateNames(q.States))
 		where += ` AND ` + cond
 		args = append(args, arg)
 	}
@@ -403,27 +397,27 @@ func (j *Jobs) ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, err
 // SetJobState moves a job to state to when its state is one of from (any
 // when from is empty). Moving to Running sets Started unless set; moving
 // to an ended state sets Ended.
-func (j *Jobs) SetJobState(ctx context.Context, handle string, from []string, to string) (bool, error) {
-	if !slices.Contains(allJobStates, to) {
+func (j *Jobs) SetJobState(ctx context.Context, handle string, from []store.JobState, to store.JobState) (bool, error) {
+	if !slices.Contains(store.JobStates, to) {
 		return false, fmt.Errorf("set state of job %q: unknown state %q", handle, to)
 	}
 	cid, id, ok := parseJob(handle)
 	if !ok {
 		return false, notFound("job", handle)
 	}
-	set, args := `state = ?`, []any{to}
+	set, args := `state = ?`, []any{string(to)}
 	switch {
 	case to == store.JobRunning:
 		set += `, started = COALESCE(started, ?)`
 		args = append(args, j.d.TimeArg(now()))
-	case slices.Contains(store.EndedJobStates, to):
+	case to.Ended():
 		set += `, ended = ?`
 		args = append(args, j.d.TimeArg(now()))
 	}
 	where := ` WHERE id = ? AND company_id = ?`
 	args = append(args, id, cid)
 	if len(from) > 0 {
-		cond, arg := j.d.InStrings("state", from)
+		cond, arg := j.d.InStrings("state", store.StateNames(from))
 		where += ` AND ` + cond
 		args = append(args, arg)
 	}
@@ -455,7 +449,7 @@ func (j *Jobs) AddJobAssets(ctx context.Context, handle string, assets []store.J
 		if err != nil {
 			return err
 		}
-		if slices.Contains(store.EndedJobStates, state) {
+		if state.Ended() {
 			return fmt.Errorf("job %q has ended (%s)", handle, state)
 		}
 		if len(assets) == 0 {
@@ -711,7 +705,7 @@ func (j *Jobs) DeleteJob(ctx context.Context, companyHandle, handle string) erro
 // ExpiredJobs lists ended, unpurged jobs of any company whose Expires is
 // before t, soonest expired first; limit 0 is no limit.
 func (j *Jobs) ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]store.Job, error) {
-	cond, arg := j.d.InStrings("state", store.EndedJobStates)
+	cond, arg := j.d.InStrings("state", store.StateNames(store.EndedJobStates))
 	query := `SELECT ` + jobCols + ` FROM jobs WHERE NOT purged AND expires IS NOT NULL AND expires < ? AND ` + cond +
 		` ORDER BY expires, id`
 	args := []any{j.d.TimeArg(ceil(t)), arg}
