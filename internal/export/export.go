@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -35,47 +34,6 @@ func Convertible(assetType string) bool {
 		return true
 	}
 	return false
-}
-
-// Namer names the files of a job, one asset at a time in job order: each
-// asset's folder path (relative to the company root) and file name, with
-// the extension of the format written for a conversion (req nil for
-// fmt=orig). Names stay unique within the job: a second "a.jpg" in the
-// same folder becomes "a-2.jpg".
-type Namer struct {
-	root  string
-	req   *modifier.Request
-	taken map[string]bool
-}
-
-// NewNamer names files for a job of about size assets.
-func NewNamer(companyRoot string, req *modifier.Request, size int) *Namer {
-	return &Namer{root: companyRoot, req: req, taken: make(map[string]bool, size)}
-}
-
-// Name returns the next asset's job-relative output path.
-func (n *Namer) Name(a store.Asset) string {
-	name := a.FileName
-	if name == "" {
-		name = a.Name
-	}
-	if n.req != nil && Convertible(a.Type) {
-		name = ConvertedName(name, n.req.Ext())
-	}
-	p := RelativeFolder(a.FolderPath, n.root) + name
-	if n.taken[strings.ToLower(p)] {
-		ext := path.Ext(p)
-		base := strings.TrimSuffix(p, ext)
-		for i := 2; ; i++ {
-			c := base + "-" + strconv.Itoa(i) + ext
-			if !n.taken[strings.ToLower(c)] {
-				p = c
-				break
-			}
-		}
-	}
-	n.taken[strings.ToLower(p)] = true
-	return p
 }
 
 // ConvertedName replaces the extension of name by ext (".tiff"):
@@ -247,25 +205,4 @@ func recycle(b []byte) {
 	}
 	b = b[:0]
 	srcBufs.Put(&b)
-}
-
-// Macros resolves $name$ against a company's image formats, as Image
-// Serving resolves a catalog's macros.
-func Macros(ctx context.Context, st store.Catalog, companyHandle string) modifier.MacroSource {
-	return modifier.MacroFunc(func(name string) (string, bool, error) {
-		f, err := st.ImageFormatByName(ctx, companyHandle, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("macro $%s$: %w", name, err)
-		}
-		return f.URLModifier, true, nil
-	})
-}
-
-// Conversion parses the effective conversion of an export: is_modifier,
-// then the macro (SPEC §2: the macro's commands win).
-func Conversion(ctx context.Context, st store.Catalog, companyHandle, isModifier, macro string) (*modifier.Request, error) {
-	return modifier.ParseExport(isModifier, macro, Macros(ctx, st, companyHandle))
 }

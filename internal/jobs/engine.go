@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -60,6 +59,9 @@ type ExportSpec struct {
 	Macro        string `json:"macro,omitempty"`
 	EmailSetting string `json:"emailSetting,omitempty"`
 	ClientID     string `json:"clientId,omitempty"`
+	// Conversion is fmt=convert resolved at submit; a schedule's spec has
+	// none (each run resolves its own).
+	Conversion *Conversion `json:"conversion,omitempty"`
 }
 
 // DecodeExportSpec reads a job's Spec.
@@ -340,10 +342,10 @@ func (e *Engine) Retention() time.Duration { return e.cfg.Retention }
 // Location is the time zone of schedules.
 func (e *Engine) Location() *time.Location { return e.cfg.Location }
 
-// SubmitExport records an export job and its n assets and queues its
+// SubmitExport records an export job and its assets and queues its
 // chunks, to run at nj.ExecTime when that is in the future.
-func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
-	b, err := json.Marshal(spec)
+func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, x *Export) (store.Job, error) {
+	b, err := json.Marshal(x.Spec)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit: %w", err)
 	}
@@ -363,7 +365,7 @@ func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportS
 		}
 		nj.Expires = start.Add(e.cfg.Retention)
 	}
-	j, err := e.st.CreateJobFrom(ctx, nj, n, assets)
+	j, err := e.st.CreateJobFrom(ctx, nj, x.Len(), x.assets())
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit %s: %w", nj.OriginalName, err)
 	}

@@ -92,6 +92,9 @@ func (e *Engine) AddSchedule(ctx context.Context, s store.Schedule, spec Schedul
 	if err != nil {
 		return store.Schedule{}, err
 	}
+	// Each run resolves the conversion against the image formats of its
+	// day, as a submit then would.
+	spec.Export.Conversion = nil
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("schedule: %w", err)
@@ -149,7 +152,7 @@ func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) erro
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", s.Handle, err)
 	}
-	assets, err := e.ExportAssets(ctx, co, spec.Export, spec.Handles, nil)
+	x, err := e.PrepareExport(ctx, co, spec.Export, spec.Handles, nil)
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", s.Handle, err)
 	}
@@ -157,7 +160,7 @@ func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) erro
 		CompanyHandle: s.CompanyHandle, Name: JobName(s.OriginalName, now), OriginalName: s.OriginalName,
 		Description: s.Description, Locale: s.Locale, SubmitUserHandle: s.SubmitUserHandle,
 		NotifyUserHandle: s.NotifyUserHandle, ScheduleHandle: s.Handle,
-	}, spec.Export, len(spec.Handles), assets)
+	}, x)
 	return err
 }
 

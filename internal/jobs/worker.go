@@ -120,14 +120,10 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	if len(pending) == 0 {
 		return e.settle(ctx, j.Handle)
 	}
-	var req *modifier.Request
-	if spec.Fmt == export.FormatConvert {
-		req, err = export.Conversion(ctx, e.st, j.CompanyHandle, spec.IsModifier, spec.Macro)
-		if err != nil {
-			// The macro changed since submit and no longer parses.
-			e.failPending(ctx, j.Handle, a.From, a.To, "conversion: "+err.Error())
-			return e.settle(ctx, j.Handle)
-		}
+	req, err := e.conversion(ctx, j, spec)
+	if err != nil {
+		e.failPending(ctx, j.Handle, a.From, a.To, "conversion: "+err.Error())
+		return e.settle(ctx, j.Handle)
 	}
 	handles := make([]string, len(pending))
 	for i, p := range pending {
@@ -159,6 +155,22 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 		e.exportOne(ctx, j, ja, byHandle, req)
 	}
 	return e.settle(ctx, j.Handle)
+}
+
+// conversion is the request a job renders: the one resolved at submit
+// (nil for fmt=orig). A job queued by a version before resolved
+// conversions has none stored; its conversion is resolved now.
+func (e *Engine) conversion(ctx context.Context, j store.Job, spec ExportSpec) (*modifier.Request, error) {
+	if spec.Fmt != export.FormatConvert {
+		return nil, nil
+	}
+	if spec.Conversion == nil {
+		var err error
+		if spec, err = ResolveConversion(ctx, e.st, j.CompanyHandle, spec); err != nil {
+			return nil, err
+		}
+	}
+	return spec.Conversion.Request()
 }
 
 // checkControl reads pause and stop requests between assets.
@@ -360,7 +372,7 @@ func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
 // AssetsByHandle looks each distinct handle of an export up once (an array
 // may name an asset many times) and indexes the company's assets found by
 // handle; unknown and foreign handles are absent.
-func AssetsByHandle(ctx context.Context, st store.Catalog, companyHandle string, handles []string) (map[string]*store.Asset, error) {
+func AssetsByHandle(ctx context.Context, st AssetLookup, companyHandle string, handles []string) (map[string]*store.Asset, error) {
 	found, err := st.AssetsByHandles(ctx, companyHandle, slices.Compact(slices.Sorted(slices.Values(handles))))
 	if err != nil {
 		return nil, err
@@ -372,40 +384,77 @@ func AssetsByHandle(ctx context.Context, st store.Catalog, companyHandle string,
 	return byHandle, nil
 }
 
-// ExportAssets describes the job assets of an export: one per handle, in
-// order, named as SPEC §2 says, made as SubmitExport consumes them (once)
-// so that a large job never holds them all. known holds assets the caller
-// has already looked up by handle (nil: look them up here). A handle with
-// no asset (deleted since a schedule was made) is kept and fails when run,
-// so the counts stay true.
-func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error) {
+// AssetLookup finds a company's assets by handle.
+type AssetLookup interface {
+	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error)
+}
+
+// Export is an export ready to be written: its spec with the conversion
+// resolved, and one named job asset per handle. Everything that reads the
+// catalogue or takes time in proportion to the handles is done when it is
+// made, so that writing it holds the store's write path only to insert.
+type Export struct {
+	Spec    ExportSpec
+	co      store.Company
+	handles []string
+	known   map[string]*store.Asset
+	outputs []string // OutputPath per handle
+}
+
+// Len is the number of job assets.
+func (x *Export) Len() int { return len(x.handles) }
+
+// assets yields the job assets, one per handle, in order. A handle with no
+// asset (deleted since a schedule was made) is kept and fails when run, so
+// the counts stay true. They are made as the store inserts them, so a
+// large job never holds them all.
+func (x *Export) assets() iter.Seq[store.JobAsset] {
+	return func(yield func(store.JobAsset) bool) {
+		for i, h := range x.handles {
+			a := x.known[h]
+			if a == nil {
+				a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
+			}
+			if !yield(store.JobAsset{
+				AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
+				FolderPath: export.RelativeFolder(a.FolderPath, x.co.RootPath), FileName: a.FileName,
+				OutputPath: x.outputs[i],
+			}) {
+				return
+			}
+		}
+	}
+}
+
+// PrepareExport makes the Export of handles of company co: it resolves
+// spec's conversion unless the caller already did (ResolveConversion), and
+// names every output (docs/exports.md, "Output names"). known holds the
+// assets the caller has already looked up by handle (nil: look them up).
+func (e *Engine) PrepareExport(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]*store.Asset) (*Export, error) {
 	if known == nil {
 		var err error
 		if known, err = AssetsByHandle(ctx, e.st, co.Handle, handles); err != nil {
 			return nil, fmt.Errorf("export assets: %w", err)
 		}
 	}
-	var req *modifier.Request
-	if spec.Fmt == export.FormatConvert {
+	if spec.Fmt == export.FormatConvert && spec.Conversion == nil {
 		var err error
-		if req, err = export.Conversion(ctx, e.st, co.Handle, spec.IsModifier, spec.Macro); err != nil {
-			return nil, fmt.Errorf("export assets: %w", err)
+		if spec, err = ResolveConversion(ctx, e.st, co.Handle, spec); err != nil {
+			return nil, fmt.Errorf("export conversion: %w", err)
 		}
 	}
-	return func(yield func(store.JobAsset) bool) {
-		namer := export.NewNamer(co.RootPath, req, len(handles))
-		for _, h := range handles {
-			a := known[h]
-			if a == nil {
-				a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
-			}
-			if !yield(store.JobAsset{
-				AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
-				FolderPath: export.RelativeFolder(a.FolderPath, co.RootPath), FileName: a.FileName,
-				OutputPath: namer.Name(*a),
-			}) {
-				return
-			}
+	ext := ""
+	if spec.Conversion != nil {
+		ext = spec.Conversion.Ext
+	}
+	namer := NewNamer(co.RootPath, ext, len(handles))
+	outputs := make([]string, len(handles))
+	for i, h := range handles {
+		a := known[h]
+		if a == nil {
+			a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
 		}
-	}, nil
+		outputs[i] = namer.Name(*a)
+	}
+	return &Export{Spec: spec, co: co, handles: handles, known: known, outputs: outputs}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -22,8 +21,8 @@ import (
 
 // JobEngine is what the job operations need of the job engine.
 type JobEngine interface {
-	SubmitExport(ctx context.Context, nj store.NewJob, spec jobs.ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error)
-	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error)
+	PrepareExport(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]*store.Asset) (*jobs.Export, error)
+	SubmitExport(ctx context.Context, nj store.NewJob, x *jobs.Export) (store.Job, error)
 	AddSchedule(ctx context.Context, s store.Schedule, spec jobs.ScheduleSpec) (store.Schedule, error)
 	PauseJob(ctx context.Context, j store.Job) error
 	ResumeJob(ctx context.Context, j store.Job) error
@@ -125,7 +124,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		}
 		return &ipsapi.SubmitJobReturn{JobHandle: sc.Handle}, nil
 	}
-	assets, err := s.jobs.ExportAssets(ctx, co, spec, handles, known)
+	x, err := s.jobs.PrepareExport(ctx, co, spec, handles, known)
 	if err != nil {
 		return nil, fmt.Errorf("submitJob %s: %w", jobName, err)
 	}
@@ -134,7 +133,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		CompanyHandle: co.Handle, Name: jobs.JobName(jobName, now), OriginalName: jobName,
 		Description: p.Description, Locale: locale, SubmitUserHandle: c.user.Handle,
 		NotifyUserHandle: notifyUser, ExecTime: execTime,
-	}, spec, len(handles), assets)
+	}, x)
 	if err != nil {
 		return nil, fmt.Errorf("submitJob %s: %w", jobName, err)
 	}
@@ -192,7 +191,8 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 		if spec.IsModifier == "" && spec.Macro == "" {
 			return spec, nil, nil, soap.Missing("exportJob/is_modifier or exportJob/macro (fmt=convert)")
 		}
-		if err := s.checkConversion(ctx, co, spec); err != nil {
+		var err error
+		if spec, err = s.resolveConversion(ctx, co, spec); err != nil {
 			return spec, nil, nil, err
 		}
 	}
@@ -222,29 +222,31 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 	return spec, handles, byHandle, nil
 }
 
-// checkConversion parses is_modifier and the macro now, so a malformed
-// conversion fails the submit rather than every asset.
-func (s *Service) checkConversion(ctx context.Context, co store.Company, spec jobs.ExportSpec) error {
+// resolveConversion resolves is_modifier and the macro once, now, so a
+// malformed conversion fails the submit rather than every asset, and the
+// job renders what was resolved here (jobs.Conversion).
+func (s *Service) resolveConversion(ctx context.Context, co store.Company, spec jobs.ExportSpec) (jobs.ExportSpec, error) {
 	if spec.Macro != "" {
 		name := strings.TrimSuffix(strings.TrimPrefix(spec.Macro, "$"), "$")
 		if _, err := s.store.ImageFormatByName(ctx, co.Handle, name); errors.Is(err, store.ErrNotFound) {
-			return soap.Invalid("exportJob/macro", spec.Macro, "no image format of this company has this name")
+			return spec, soap.Invalid("exportJob/macro", spec.Macro, "no image format of this company has this name")
 		} else if err != nil {
-			return fmt.Errorf("submitJob: macro: %w", err)
+			return spec, fmt.Errorf("submitJob: macro: %w", err)
 		}
 	}
-	if _, err := export.Conversion(ctx, s.store, co.Handle, spec.IsModifier, spec.Macro); err != nil {
+	resolved, err := jobs.ResolveConversion(ctx, s.store, co.Handle, spec)
+	if err != nil {
 		var pe *modifier.ParseError
 		if errors.As(err, &pe) {
 			field := "exportJob/is_modifier"
 			if pe.Macro != "" || pe.Pos > len(spec.IsModifier) {
 				field = "exportJob/macro"
 			}
-			return soap.Errorf(soap.CodeInvalidParameter, "%s: %s", field, pe.Error())
+			return spec, soap.Errorf(soap.CodeInvalidParameter, "%s: %s", field, pe.Error())
 		}
-		return fmt.Errorf("submitJob: conversion: %w", err)
+		return spec, fmt.Errorf("submitJob: conversion: %w", err)
 	}
-	return nil
+	return resolved, nil
 }
 
 // findJob resolves a job of the company by handle or originalName (the

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ipsexport/ipsd/internal/export"
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -19,7 +19,7 @@ import (
 // the modifier trimmed of blanks and of leading and trailing '&'.
 func CleanURLModifier(ctx context.Context, st store.Store, companyHandle, name, urlModifier string) (string, error) {
 	mod := strings.Trim(strings.TrimSpace(urlModifier), "&")
-	macros := export.Macros(ctx, st, companyHandle)
+	macros := jobs.Macros(ctx, st, companyHandle)
 	// The saved definition replaces the stored one, so cycles through the
 	// new text are caught.
 	self := modifier.MacroFunc(func(n string) (string, bool, error) {
