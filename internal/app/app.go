@@ -238,7 +238,7 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 	var engine *jobs.Engine
 	switch db := st.(type) {
 	case *postgres.Store:
-		engine, err = jobs.NewPostgres(db.Pool(), jcfg)
+		engine, err = jobs.NewPostgres(db.Pool(), db.DB(), jcfg)
 	case *sqlite.Store:
 		engine, err = jobs.NewSQLite(db.DB(), jcfg)
 	default:

@@ -27,10 +27,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/ipsexport/ipsd/internal/download"
@@ -127,8 +127,11 @@ type queue interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
-	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
+
+// insertTx inserts River jobs in the store's own transaction, so that a
+// job and its queued work commit together (docs/exports.md, "Submit").
+type insertTx func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error
 
 // Engine submits and runs jobs.
 type Engine struct {
@@ -138,6 +141,7 @@ type Engine struct {
 	exporter *export.Exporter
 	log      *slog.Logger
 	q        queue
+	insert   insertTx
 	migrate  func(ctx context.Context) error
 	depth    func(ctx context.Context) (int, error)
 	orphans  func(ctx context.Context) error // nil where other processes may be working
@@ -160,6 +164,10 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	e.q = c
+	e.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+		_, err := c.InsertManyTx(ctx, tx, params)
+		return err
+	}
 	e.migrate = migrator[*sql.Tx](drv)
 	e.depth = func(ctx context.Context) (n int, err error) {
 		err = db.QueryRowContext(ctx, queueDepthSQL).Scan(&n)
@@ -176,8 +184,11 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 }
 
 // NewPostgres makes an engine on PostgreSQL, where workers are woken by
-// LISTEN/NOTIFY.
-func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
+// LISTEN/NOTIFY. pool is the store's pgx pool, db the same pool seen
+// through database/sql (the store's own): workers run on pool; submits
+// insert their work on db's transactions, the store's, through River's
+// database/sql driver.
+func NewPostgres(pool *pgxpool.Pool, db *sql.DB, cfg Config) (*Engine, error) {
 	e := newEngine(cfg)
 	drv := riverpgxv5.New(pool)
 	if e.cfg.PollInterval == 0 {
@@ -188,6 +199,16 @@ func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	e.q = c
+	// An insert-only client: no workers, no leader, the same insert
+	// defaults as the working client.
+	ins, err := river.NewClient(riverdatabasesql.New(db), e.insertConfig())
+	if err != nil {
+		return nil, fmt.Errorf("river insert client: %w", err)
+	}
+	e.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+		_, err := ins.InsertManyTx(ctx, tx, params)
+		return err
+	}
 	e.migrate = migrator[pgx.Tx](drv)
 	e.depth = func(ctx context.Context) (n int, err error) {
 		err = pool.QueryRow(ctx, queueDepthSQL).Scan(&n)
@@ -246,6 +267,14 @@ func newEngine(cfg Config) *Engine {
 	}
 }
 
+// maxAttempts is how often River runs a chunk before it gives up on it.
+const maxAttempts = 5
+
+// insertConfig is the configuration of a client that only inserts.
+func (e *Engine) insertConfig() *river.Config {
+	return &river.Config{Logger: e.log.With("component", "river"), MaxAttempts: maxAttempts}
+}
+
 func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 	rc := &river.Config{
 		Logger:               e.log.With("component", "river"),
@@ -257,7 +286,7 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: e.cfg.PollInterval,
 		PollOnly:          pollOnly,
-		MaxAttempts:       5,
+		MaxAttempts:       maxAttempts,
 	}
 	if e.cfg.Workers > 0 {
 		workers := river.NewWorkers()
@@ -343,8 +372,25 @@ func (e *Engine) Retention() time.Duration { return e.cfg.Retention }
 func (e *Engine) Location() *time.Location { return e.cfg.Location }
 
 // SubmitExport records an export job and its assets and queues its
-// chunks, to run at nj.ExecTime when that is in the future.
+// chunks, to run at nj.ExecTime when that is in the future: the job, its
+// assets and its queued work are written in one transaction, so no job is
+// ever left without work, nor work without its job.
 func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, x *Export) (store.Job, error) {
+	var j store.Job
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		j, err = e.submitIn(ctx, tx, nj, x)
+		return err
+	})
+	if err != nil {
+		return store.Job{}, err
+	}
+	e.log.Info("job submitted", "job", j.Handle, "company", j.CompanyHandle, "assets", j.Total, "state", j.State)
+	return j, nil
+}
+
+// submitIn writes an export job, its assets and its chunks in tx.
+func (e *Engine) submitIn(ctx context.Context, tx store.Tx, nj store.NewJob, x *Export) (store.Job, error) {
 	b, err := json.Marshal(x.Spec)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit: %w", err)
@@ -365,22 +411,10 @@ func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, x *Export) (
 		}
 		nj.Expires = start.Add(e.cfg.Retention)
 	}
-	j, err := e.st.CreateJobFrom(ctx, nj, x.Len(), x.assets())
+	j, err := tx.CreateJobFrom(ctx, nj, x.Len(), x.assets())
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit %s: %w", nj.OriginalName, err)
 	}
-	if err := e.enqueue(ctx, j, at); err != nil {
-		// Nothing will run it: take it back so the client's fault is true.
-		if derr := e.st.DeleteJob(context.WithoutCancel(ctx), j.CompanyHandle, j.Handle); derr != nil {
-			e.log.Error("remove unqueued job", "job", j.Handle, "err", derr)
-		}
-		return store.Job{}, err
-	}
-	e.log.Info("job submitted", "job", j.Handle, "company", j.CompanyHandle, "assets", j.Total, "state", j.State)
-	return j, nil
-}
-
-func (e *Engine) enqueue(ctx context.Context, j store.Job, at time.Time) error {
 	var params []river.InsertManyParams
 	for from := 0; from < j.Total; from += e.cfg.ChunkSize {
 		params = append(params, river.InsertManyParams{
@@ -388,10 +422,10 @@ func (e *Engine) enqueue(ctx context.Context, j store.Job, at time.Time) error {
 			InsertOpts: &river.InsertOpts{Queue: queueExport, ScheduledAt: at},
 		})
 	}
-	if _, err := e.q.InsertMany(ctx, params); err != nil {
-		return fmt.Errorf("queue job %s: %w", j.Handle, err)
+	if err := e.insert(ctx, tx.SQL(), params); err != nil {
+		return store.Job{}, fmt.Errorf("queue job %s: %w", j.Handle, err)
 	}
-	return nil
+	return j, nil
 }
 
 // PauseJob holds a job after the asset in hand. A job whose state does

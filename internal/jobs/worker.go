@@ -158,8 +158,10 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 }
 
 // conversion is the request a job renders: the one resolved at submit
-// (nil for fmt=orig). A job queued by a version before resolved
-// conversions has none stored; its conversion is resolved now.
+// (nil for fmt=orig). A job with none stored (queued by an earlier
+// version, or a scheduled run whose conversion no longer parsed when it
+// fired) resolves it now, and fails its assets with the reason if it
+// still does not parse.
 func (e *Engine) conversion(ctx context.Context, j store.Job, spec ExportSpec) (*modifier.Request, error) {
 	if spec.Fmt != export.FormatConvert {
 		return nil, nil
@@ -426,21 +428,15 @@ func (x *Export) assets() iter.Seq[store.JobAsset] {
 	}
 }
 
-// PrepareExport makes the Export of handles of company co: it resolves
-// spec's conversion unless the caller already did (ResolveConversion), and
-// names every output (docs/exports.md, "Output names"). known holds the
-// assets the caller has already looked up by handle (nil: look them up).
+// PrepareExport makes the Export of handles of company co, whose
+// conversion the caller has resolved (ResolveConversion): it names every
+// output (docs/exports.md, "Output names"). known holds the assets the
+// caller has already looked up by handle (nil: look them up here).
 func (e *Engine) PrepareExport(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]*store.Asset) (*Export, error) {
 	if known == nil {
 		var err error
 		if known, err = AssetsByHandle(ctx, e.st, co.Handle, handles); err != nil {
 			return nil, fmt.Errorf("export assets: %w", err)
-		}
-	}
-	if spec.Fmt == export.FormatConvert && spec.Conversion == nil {
-		var err error
-		if spec, err = ResolveConversion(ctx, e.st, co.Handle, spec); err != nil {
-			return nil, fmt.Errorf("export conversion: %w", err)
 		}
 	}
 	ext := ""

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"iter"
 	"time"
 )
@@ -232,4 +233,20 @@ type Jobs interface {
 	// prev, and reports whether it did: of several processes firing the
 	// same schedule, exactly one wins.
 	AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error)
+
+	// InTx runs fn in one write transaction: committed when fn returns
+	// nil, rolled back otherwise. A submit writes its job, its assets and
+	// its queued work through it; a schedule's tick advances the schedule
+	// and submits its run through it.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the writes a submit makes together, in one transaction of the
+// store's database. SQL is that transaction, for the queue's insert
+// (River's InsertManyTx) to join; nothing but the job engine uses it.
+type Tx interface {
+	CreateJobFrom(ctx context.Context, j NewJob, n int, assets iter.Seq[JobAsset]) (Job, error)
+	AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error)
+	DeleteSchedule(ctx context.Context, companyHandle, handle string) error
+	SQL() *sql.Tx
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -1262,4 +1263,83 @@ func testAdvanceSchedule(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	assert.Equal(t, prev.Add(time.Duration(winner+1)*time.Minute), due[0].NextFire, "the winner's next")
+}
+
+// testInTx: what a transaction writes (a job and its assets, a schedule's
+// advance or deletion, and rows written on its SQL transaction) commits
+// together when fn succeeds and leaves nothing when it fails.
+func testInTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	co := mkCompany(t, s, "Acme")
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	advance := mkSchedule(t, s, co, "advance", t0)
+	remove := mkSchedule(t, s, co, "remove", t0)
+	boom := errors.New("boom")
+
+	write := func(tx store.Tx) (store.Job, error) {
+		won, err := tx.AdvanceSchedule(ctx, advance.Handle, t0, t0.Add(time.Hour))
+		if err != nil || !won {
+			return store.Job{}, fmt.Errorf("advance: %v %w", won, err)
+		}
+		if err := tx.DeleteSchedule(ctx, co.Handle, remove.Handle); err != nil {
+			return store.Job{}, err
+		}
+		// The SQL transaction is the one the store writes on: what the
+		// store wrote so far is visible on it.
+		var n int
+		if err := tx.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM schedules").Scan(&n); err != nil {
+			return store.Job{}, err
+		}
+		if n != 1 {
+			return store.Job{}, fmt.Errorf("%d schedules seen on the SQL transaction, want 1", n)
+		}
+		return tx.CreateJobFrom(ctx, newJob(co, "in-tx"), 3, slices.Values(jobAssets(3)))
+	}
+
+	// A failure after every write rolls every write back.
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if _, err := write(tx); err != nil {
+			return err
+		}
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	js, err := s.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle})
+	require.NoError(t, err)
+	assert.Empty(t, js, "no job")
+	scheds, err := s.Schedules(ctx, co.Handle)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"advance", "remove"}, scheduleNames(scheds))
+	for _, sc := range scheds {
+		assert.True(t, sc.NextFire.Equal(t0), "%s not advanced", sc.OriginalName)
+	}
+
+	// A failed write inside fails the transaction too.
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if _, err := write(tx); err != nil {
+			return err
+		}
+		_, err := tx.CreateJobFrom(ctx, newJob(co, "short"), 5, slices.Values(jobAssets(4)))
+		return err
+	})
+	require.Error(t, err)
+	js, err = s.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle})
+	require.NoError(t, err)
+	assert.Empty(t, js, "no job")
+
+	// Success commits all of it.
+	var j store.Job
+	require.NoError(t, s.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		j, err = write(tx)
+		return err
+	}))
+	assert.Equal(t, 3, getJob(t, s, j.Handle).Total)
+	pending, err := s.PendingJobAssets(ctx, j.Handle, 0, 3)
+	require.NoError(t, err)
+	assert.Len(t, pending, 3)
+	scheds, err = s.Schedules(ctx, co.Handle)
+	require.NoError(t, err)
+	require.Equal(t, []string{"advance"}, scheduleNames(scheds))
+	assert.True(t, scheds[0].NextFire.Equal(t0.Add(time.Hour)))
 }

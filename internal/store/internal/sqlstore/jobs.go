@@ -256,7 +256,16 @@ func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.Jo
 }
 
 // CreateJobFrom is CreateJob with the assets yielded one at a time.
-func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
+func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (job store.Job, err error) {
+	err = j.inTx(ctx, func(tx *sql.Tx) error {
+		job, err = j.createJob(ctx, tx, nj, n, assets)
+		return err
+	})
+	return job, err
+}
+
+// createJob inserts a job and its assets in tx.
+func (j *Jobs) createJob(ctx context.Context, tx *sql.Tx, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
 	if nj.Type == "" {
 		return store.Job{}, fmt.Errorf("create job %q: empty type", nj.Name)
 	}
@@ -297,7 +306,7 @@ func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets
 	if job.State == store.JobRunning {
 		job.Started = t
 	}
-	err := j.inTx(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		if _, _, err := j.companyID(ctx, tx, nj.CompanyHandle); err != nil {
 			return err
 		}
@@ -320,7 +329,7 @@ func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets
 			return fmt.Errorf("%d assets announced, %d given", n, got)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return store.Job{}, fmt.Errorf("create job %q: %w", nj.Name, err)
 	}
@@ -839,6 +848,10 @@ func (j *Jobs) Schedules(ctx context.Context, companyHandle string) ([]store.Sch
 
 // DeleteSchedule deletes a schedule; the jobs it made keep their logs.
 func (j *Jobs) DeleteSchedule(ctx context.Context, companyHandle, handle string) error {
+	return j.deleteSchedule(ctx, j.db, companyHandle, handle)
+}
+
+func (j *Jobs) deleteSchedule(ctx context.Context, q querier, companyHandle, handle string) error {
 	cid, id, ok := parseSchedule(handle)
 	if !ok {
 		return notFound("schedule", handle)
@@ -846,7 +859,7 @@ func (j *Jobs) DeleteSchedule(ctx context.Context, companyHandle, handle string)
 	if c, ok := parseCompany(companyHandle); !ok || c != cid {
 		return notFound("schedule", handle)
 	}
-	res, err := j.exec(ctx, j.db, `DELETE FROM schedules WHERE id = ? AND company_id = ?`, id, cid)
+	res, err := j.exec(ctx, q, `DELETE FROM schedules WHERE id = ? AND company_id = ?`, id, cid)
 	if err != nil {
 		return fmt.Errorf("delete schedule %q: %w", handle, err)
 	}
@@ -868,6 +881,10 @@ func (j *Jobs) DueSchedules(ctx context.Context, t time.Time) ([]store.Schedule,
 // UPDATE: of concurrent callers with the same prev, exactly one matches.
 // prev is compared as stored (to the microsecond).
 func (j *Jobs) AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error) {
+	return j.advanceSchedule(ctx, j.db, handle, prev, next)
+}
+
+func (j *Jobs) advanceSchedule(ctx context.Context, q querier, handle string, prev, next time.Time) (bool, error) {
 	if next.IsZero() {
 		return false, fmt.Errorf("advance schedule %q: no next fire time", handle)
 	}
@@ -878,7 +895,7 @@ func (j *Jobs) AdvanceSchedule(ctx context.Context, handle string, prev, next ti
 	if !ok {
 		return false, notFound("schedule", handle)
 	}
-	res, err := j.exec(ctx, j.db, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ?`,
+	res, err := j.exec(ctx, q, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ?`,
 		j.d.TimeArg(at(next)), id, cid, j.d.TimeArg(at(prev)))
 	if err != nil {
 		return false, fmt.Errorf("advance schedule %q: %w", handle, err)
@@ -891,11 +908,42 @@ func (j *Jobs) AdvanceSchedule(ctx context.Context, handle string, prev, next ti
 		return true, nil
 	}
 	var k int
-	if err := j.queryRow(ctx, j.db, `SELECT COUNT(*) FROM schedules WHERE id = ? AND company_id = ?`, id, cid).Scan(&k); err != nil {
+	if err := j.queryRow(ctx, q, `SELECT COUNT(*) FROM schedules WHERE id = ? AND company_id = ?`, id, cid).Scan(&k); err != nil {
 		return false, fmt.Errorf("advance schedule %q: %w", handle, err)
 	}
 	if k == 0 {
 		return false, notFound("schedule", handle)
 	}
 	return false, nil
+}
+
+// ---- transactions ----
+
+// InTx runs fn in one transaction, committed when fn returns nil and
+// rolled back otherwise; what fn writes through tx, and what it writes on
+// tx.SQL() (the queue's work), commit together or not at all. On SQLite
+// the transaction holds the database's one connection: fn must not use
+// the store outside tx.
+func (j *Jobs) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return j.inTx(ctx, func(tx *sql.Tx) error { return fn(jobsTx{j: j, tx: tx}) })
+}
+
+// jobsTx is store.Tx on a database transaction.
+type jobsTx struct {
+	j  *Jobs
+	tx *sql.Tx
+}
+
+func (t jobsTx) SQL() *sql.Tx { return t.tx }
+
+func (t jobsTx) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
+	return t.j.createJob(ctx, t.tx, nj, n, assets)
+}
+
+func (t jobsTx) AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error) {
+	return t.j.advanceSchedule(ctx, t.tx, handle, prev, next)
+}
+
+func (t jobsTx) DeleteSchedule(ctx context.Context, companyHandle, handle string) error {
+	return t.j.deleteSchedule(ctx, t.tx, companyHandle, handle)
 }
