@@ -82,6 +82,7 @@ func (t faultTx) AdvanceSchedule(ctx context.Context, handle string, prev, next 
 // database, whose store and queue insert fail where told.
 type atomicEnv struct {
 	e      *Engine
+	st     store.Store
 	faults *faultStore
 	db     *sql.DB
 	co     store.Company
@@ -117,7 +118,7 @@ func newAtomicEnv(t *testing.T, database string) *atomicEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	require.NoError(t, eng.Migrate(ctx))
-	a := &atomicEnv{e: eng, faults: cfg.Store.(*faultStore), db: db}
+	a := &atomicEnv{e: eng, st: st, faults: cfg.Store.(*faultStore), db: db}
 	insert := eng.insert
 	eng.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
 		if err := insert(ctx, tx, params); err != nil {
@@ -150,7 +151,7 @@ func newAtomicEnv(t *testing.T, database string) *atomicEnv {
 // counts are the jobs of the company and the queued chunks of them.
 func (a *atomicEnv) counts(t *testing.T) (jobs int, chunks int) {
 	t.Helper()
-	js, err := a.e.st.ListJobs(context.Background(), store.JobQuery{CompanyHandle: a.co.Handle})
+	js, err := a.st.ListJobs(context.Background(), store.JobQuery{CompanyHandle: a.co.Handle})
 	require.NoError(t, err)
 	require.NoError(t, a.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'ipsd_export_chunk'`).Scan(&chunks))
 	return len(js), chunks
@@ -202,7 +203,7 @@ func TestSubmitIsAtomic(t *testing.T) {
 			spec, err := json.Marshal(ScheduleSpec{Export: ExportSpec{Fmt: "orig", EmailSetting: "None"}, Handles: a.assets})
 			require.NoError(t, err)
 			due := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
-			sc, err := a.e.st.CreateSchedule(ctx, store.Schedule{CompanyHandle: a.co.Handle, Type: store.JobTypeExport,
+			sc, err := a.st.CreateSchedule(ctx, store.Schedule{CompanyHandle: a.co.Handle, Type: store.JobTypeExport,
 				OriginalName: "nightly", Spec: spec, Cron: "0 0 0 * * ?", NextFire: due})
 			require.NoError(t, err)
 			for _, step := range []string{afterAdvance, afterJobRow, afterAssets, afterInsert, atCommit} {
@@ -210,7 +211,7 @@ func TestSubmitIsAtomic(t *testing.T) {
 				jobs, chunks := a.counts(t)
 				assert.Equal(t, 1, jobs, "no run's job after a failure at %s", step)
 				assert.Equal(t, 2, chunks, "no run's work after a failure at %s", step)
-				scheds, err := a.e.st.Schedules(ctx, a.co.Handle)
+				scheds, err := a.st.Schedules(ctx, a.co.Handle)
 				require.NoError(t, err)
 				require.Len(t, scheds, 1)
 				assert.True(t, scheds[0].NextFire.Equal(due), "the run is not lost: still due after a failure at %s", step)
@@ -219,11 +220,11 @@ func TestSubmitIsAtomic(t *testing.T) {
 			jobs, chunks = a.counts(t)
 			assert.Equal(t, 2, jobs, "the run is made")
 			assert.Equal(t, 4, chunks)
-			scheds, err := a.e.st.Schedules(ctx, a.co.Handle)
+			scheds, err := a.st.Schedules(ctx, a.co.Handle)
 			require.NoError(t, err)
 			require.Len(t, scheds, 1)
 			assert.True(t, scheds[0].NextFire.After(time.Now()), "and the schedule moved on")
-			runs, err := a.e.st.ListJobs(ctx, store.JobQuery{CompanyHandle: a.co.Handle, OriginalName: "nightly"})
+			runs, err := a.st.ListJobs(ctx, store.JobQuery{CompanyHandle: a.co.Handle, OriginalName: "nightly"})
 			require.NoError(t, err)
 			require.Len(t, runs, 1)
 			assert.Equal(t, sc.Handle, runs[0].ScheduleHandle)

@@ -75,7 +75,7 @@ func DecodeExportSpec(b []byte) (ExportSpec, error) {
 
 // Config configures an Engine.
 type Config struct {
-	Store    store.Store
+	Store    Store
 	Blob     blob.Store
 	Renderer export.Renderer
 	// Mailer sends job mail; nil sends none.
@@ -136,7 +136,8 @@ type insertTx func(ctx context.Context, tx *sql.Tx, params []river.InsertManyPar
 // Engine submits and runs jobs.
 type Engine struct {
 	cfg      Config
-	st       store.Store
+	st       Store
+	work     WorkStore // what the worker's code may use of st
 	states   States
 	exporter *export.Exporter
 	log      *slog.Logger
@@ -261,6 +262,7 @@ func newEngine(cfg Config) *Engine {
 	return &Engine{
 		cfg:      cfg,
 		st:       cfg.Store,
+		work:     cfg.Store,
 		states:   States{Store: cfg.Store},
 		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer},
 		log:      cfg.Logger,

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
-	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -81,7 +78,7 @@ func cancelled(ctx context.Context) bool { return errors.Is(ctx.Err(), context.C
 func (w *chunkWorker) Timeout(*river.Job[chunkArgs]) time.Duration { return w.e.cfg.ChunkTimeout }
 
 func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
-	j, err := e.st.JobByHandle(ctx, "", a.Job)
+	j, err := e.work.JobByHandle(ctx, "", a.Job)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted
 	}
@@ -113,7 +110,7 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 		e.failPending(ctx, j.Handle, a.From, a.To, err.Error())
 		return e.settle(ctx, j.Handle)
 	}
-	pending, err := e.st.PendingJobAssets(ctx, j.Handle, a.From, a.To)
+	pending, err := e.work.PendingJobAssets(ctx, j.Handle, a.From, a.To)
 	if err != nil {
 		return fmt.Errorf("export chunk %s: %w", j.Handle, err)
 	}
@@ -129,7 +126,7 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	for i, p := range pending {
 		handles[i] = p.AssetHandle
 	}
-	found, err := e.st.AssetsByHandles(ctx, j.CompanyHandle, handles)
+	found, err := e.work.AssetsByHandles(ctx, j.CompanyHandle, handles)
 	if err != nil {
 		return fmt.Errorf("export chunk %s: assets: %w", j.Handle, err)
 	}
@@ -168,7 +165,7 @@ func (e *Engine) conversion(ctx context.Context, j store.Job, spec ExportSpec) (
 	}
 	if spec.Conversion == nil {
 		var err error
-		if spec, err = ResolveConversion(ctx, e.st, j.CompanyHandle, spec); err != nil {
+		if spec, err = ResolveConversion(ctx, e.work, j.CompanyHandle, spec); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +174,7 @@ func (e *Engine) conversion(ctx context.Context, j store.Job, spec ExportSpec) (
 
 // checkControl reads pause and stop requests between assets.
 func (e *Engine) checkControl(ctx context.Context, handle string) error {
-	j, err := e.st.JobByHandle(ctx, "", handle)
+	j, err := e.work.JobByHandle(ctx, "", handle)
 	if errors.Is(err, store.ErrNotFound) {
 		return errStopping
 	}
@@ -230,7 +227,7 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 
 func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, outcome, msg string) {
 	ja.Outcome, ja.Message, ja.Finished = outcome, msg, e.cfg.Now()
-	won, err := e.st.FinishJobAsset(context.WithoutCancel(ctx), ja)
+	won, err := e.work.FinishJobAsset(context.WithoutCancel(ctx), ja)
 	if err != nil {
 		e.log.Error("record asset outcome", "job", j.Handle, "seq", ja.Seq, "err", err)
 		return
@@ -249,12 +246,12 @@ func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, out
 
 // failPending records every pending asset in [from, to) as failed.
 func (e *Engine) failPending(ctx context.Context, handle string, from, to int, msg string) {
-	pending, err := e.st.PendingJobAssets(ctx, handle, from, to)
+	pending, err := e.work.PendingJobAssets(ctx, handle, from, to)
 	if err != nil {
 		e.log.Error("pending assets", "job", handle, "err", err)
 		return
 	}
-	j, err := e.st.JobByHandle(ctx, "", handle)
+	j, err := e.work.JobByHandle(ctx, "", handle)
 	if err != nil {
 		return
 	}
@@ -268,7 +265,7 @@ func (e *Engine) failPending(ctx context.Context, handle string, from, to int, m
 // sends the completion mail.
 func (e *Engine) settle(ctx context.Context, handle string) error {
 	ctx = context.WithoutCancel(ctx)
-	j, err := e.st.JobByHandle(ctx, "", handle)
+	j, err := e.work.JobByHandle(ctx, "", handle)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -290,7 +287,7 @@ func (e *Engine) settle(ctx context.Context, handle string) error {
 		return fmt.Errorf("settle %s: %w", handle, err)
 	}
 	if err == nil {
-		j, err = e.st.JobByHandle(ctx, "", handle)
+		j, err = e.work.JobByHandle(ctx, "", handle)
 		if err != nil {
 			return fmt.Errorf("settle %s: %w", handle, err)
 		}
@@ -329,12 +326,12 @@ func (e *Engine) MailJob(ctx context.Context, j store.Job, emailSetting string, 
 	if to == "" {
 		to = j.SubmitUserHandle
 	}
-	u, err := e.st.UserByHandle(ctx, to)
+	u, err := e.work.UserByHandle(ctx, to)
 	if err != nil {
 		e.log.Warn("job mail: no recipient", "job", j.Handle, "user", to, "err", err)
 		return
 	}
-	co, err := e.st.CompanyByHandle(ctx, j.CompanyHandle)
+	co, err := e.work.CompanyByHandle(ctx, j.CompanyHandle)
 	if err != nil {
 		e.log.Warn("job mail: company", "job", j.Handle, "err", err)
 		return
@@ -358,7 +355,7 @@ func (e *Engine) MailJob(ctx context.Context, j store.Job, emailSetting string, 
 }
 
 func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
-	rows, _, err := e.st.JobAssets(ctx, store.JobAssetQuery{
+	rows, _, err := e.work.JobAssets(ctx, store.JobAssetQuery{
 		JobHandle: handle, Outcomes: []string{store.OutcomeError, store.OutcomeWarning}, Limit: notify.MaxMessages,
 	})
 	if err != nil {
@@ -369,88 +366,4 @@ func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
 		out = append(out, r.AssetName+": "+r.Message)
 	}
 	return out
-}
-
-// AssetsByHandle looks each distinct handle of an export up once (an array
-// may name an asset many times) and indexes the company's assets found by
-// handle; unknown and foreign handles are absent.
-func AssetsByHandle(ctx context.Context, st AssetLookup, companyHandle string, handles []string) (map[string]*store.Asset, error) {
-	found, err := st.AssetsByHandles(ctx, companyHandle, slices.Compact(slices.Sorted(slices.Values(handles))))
-	if err != nil {
-		return nil, err
-	}
-	byHandle := make(map[string]*store.Asset, len(found))
-	for i := range found {
-		byHandle[found[i].Handle] = &found[i]
-	}
-	return byHandle, nil
-}
-
-// AssetLookup finds a company's assets by handle.
-type AssetLookup interface {
-	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error)
-}
-
-// Export is an export ready to be written: its spec with the conversion
-// resolved, and one named job asset per handle. Everything that reads the
-// catalogue or takes time in proportion to the handles is done when it is
-// made, so that writing it holds the store's write path only to insert.
-type Export struct {
-	Spec    ExportSpec
-	co      store.Company
-	handles []string
-	known   map[string]*store.Asset
-	outputs []string // OutputPath per handle
-}
-
-// Len is the number of job assets.
-func (x *Export) Len() int { return len(x.handles) }
-
-// assets yields the job assets, one per handle, in order. A handle with no
-// asset (deleted since a schedule was made) is kept and fails when run, so
-// the counts stay true. They are made as the store inserts them, so a
-// large job never holds them all.
-func (x *Export) assets() iter.Seq[store.JobAsset] {
-	return func(yield func(store.JobAsset) bool) {
-		for i, h := range x.handles {
-			a := x.known[h]
-			if a == nil {
-				a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
-			}
-			if !yield(store.JobAsset{
-				AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
-				FolderPath: export.RelativeFolder(a.FolderPath, x.co.RootPath), FileName: a.FileName,
-				OutputPath: x.outputs[i],
-			}) {
-				return
-			}
-		}
-	}
-}
-
-// PrepareExport makes the Export of handles of company co, whose
-// conversion the caller has resolved (ResolveConversion): it names every
-// output (docs/exports.md, "Output names"). known holds the assets the
-// caller has already looked up by handle (nil: look them up here).
-func (e *Engine) PrepareExport(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]*store.Asset) (*Export, error) {
-	if known == nil {
-		var err error
-		if known, err = AssetsByHandle(ctx, e.st, co.Handle, handles); err != nil {
-			return nil, fmt.Errorf("export assets: %w", err)
-		}
-	}
-	ext := ""
-	if spec.Conversion != nil {
-		ext = spec.Conversion.Ext
-	}
-	namer := NewNamer(co.RootPath, ext, len(handles))
-	outputs := make([]string, len(handles))
-	for i, h := range handles {
-		a := known[h]
-		if a == nil {
-			a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
-		}
-		outputs[i] = namer.Name(*a)
-	}
-	return &Export{Spec: spec, co: co, handles: handles, known: known, outputs: outputs}, nil
 }

@@ -19,22 +19,6 @@ import (
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
-// JobEngine is what the job operations need of the job engine.
-type JobEngine interface {
-	PrepareExport(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]*store.Asset) (*jobs.Export, error)
-	SubmitExport(ctx context.Context, nj store.NewJob, x *jobs.Export) (store.Job, error)
-	AddSchedule(ctx context.Context, s store.Schedule, spec jobs.ScheduleSpec) (store.Schedule, error)
-	PauseJob(ctx context.Context, j store.Job) error
-	ResumeJob(ctx context.Context, j store.Job) error
-	StopJob(ctx context.Context, j store.Job) error
-	DeleteJob(ctx context.Context, j store.Job) error
-	ArchiveURL(base string, j store.Job) string
-	FileURL(base string, j store.Job, path string) string
-	PublicURL() string
-	Now() time.Time
-	Location() *time.Location
-}
-
 // DefaultSetTypes are the asset types an export refuses (SPEC §2): every
 // set, whatever its subtype.
 func DefaultSetTypes() []string {

@@ -9,7 +9,6 @@ import (
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/soap"
-	"github.com/ipsexport/ipsd/internal/store"
 )
 
 // CleanURLModifier checks the urlModifier of an image format before it is
@@ -17,7 +16,7 @@ import (
 // export that uses it. The format may refer to other formats; a reference
 // to itself (directly or through others) is a cycle and refused. It returns
 // the modifier trimmed of blanks and of leading and trailing '&'.
-func CleanURLModifier(ctx context.Context, st store.Store, companyHandle, name, urlModifier string) (string, error) {
+func CleanURLModifier(ctx context.Context, st jobs.ImageFormats, companyHandle, name, urlModifier string) (string, error) {
 	mod := strings.Trim(strings.TrimSpace(urlModifier), "&")
 	macros := jobs.Macros(ctx, st, companyHandle)
 	// The saved definition replaces the stored one, so cycles through the

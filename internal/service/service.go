@@ -36,7 +36,7 @@ type Config struct {
 
 // Service dispatches IPS operations.
 type Service struct {
-	store   store.Store
+	store   Store
 	jobs    JobEngine
 	log     *slog.Logger
 	cfg     Config
@@ -61,7 +61,7 @@ type call struct {
 func (c *call) decode(v any) error { return c.req.Decode(v) }
 
 // New builds the service over a store.
-func New(st store.Store, log *slog.Logger, cfg Config) *Service {
+func New(st Store, log *slog.Logger, cfg Config) *Service {
 	if cfg.MaxExportHandles <= 0 {
 		cfg.MaxExportHandles = 10_000
 	}
