@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,6 +90,11 @@ type App struct {
 }
 
 // Open opens (and migrates) the store and builds the service and handler.
+// Each part is built whole, after the parts it needs, in this order:
+// store and files; metrics (its gauges read the store); the download
+// signer, the renderer and job mail; the upload idle sweeper; the job
+// engine (which runs the sweeper on its maintenance tick); the service;
+// the upload servlet and downloads; the HTTP handler.
 func Open(ctx context.Context, cfg Config) (*App, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -104,35 +110,64 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := openFiles(ctx, cfg)
+	a, err := build(ctx, cfg, st, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	var engine *jobs.Engine
-	m := metrics.New(metrics.Gauges{
-		JobStates:  st.JobStateCounts,
-		QueueDepth: func(ctx context.Context) (int, error) { return engine.QueueDepth(ctx) },
-	}, log)
-	engine, signer, err := openEngine(ctx, cfg, st, files, m, log)
+	return a, nil
+}
+
+// build makes every part over an open store.
+func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*App, error) {
+	db, err := sqlDB(st)
 	if err != nil {
-		st.Close()
+		return nil, err
+	}
+	files, err := openFiles(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New(metrics.Gauges{JobStates: st.JobStateCounts, QueueDepth: jobs.QueueDepth(db)}, log)
+	signer, err := openSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	renderer, err := openRenderer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	public := cfg.PublicURL
+	if public == "" {
+		public = "http://localhost:8080"
+	}
+	mailer := &jobs.Mailer{Store: st, Sender: openMailSender(cfg, log), Signer: signer, PublicURL: public, Log: log}
+	sweeper, err := upload.NewSweeper(upload.Config{Store: st, JobTimeout: cfg.UploadJobTimeout, Mail: mailer.MailJob, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	engine, err := openEngine(ctx, st, jobs.Config{
+		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Mail: mailer, Signer: signer, PublicURL: public,
+		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
+		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
+		Observer: m,
+		Sweep: func(ctx context.Context) error {
+			_, err := sweeper.Sweep(ctx)
+			return err
+		},
+	})
+	if err != nil {
 		return nil, err
 	}
 	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName, Jobs: engine})
 	uploads, err := upload.New(upload.Config{
 		Service: svc, Store: st, Importer: &catalog.Importer{Store: st, Blob: files},
 		MaxFileBytes: cfg.MaxUploadBytes, JobTimeout: cfg.UploadJobTimeout, Logger: log,
-		Mail: engine.MailJob,
+		Mail: mailer.MailJob, Sweeper: sweeper,
 	})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	engine.SetSweep(func(ctx context.Context) error {
-		_, err := uploads.Sweep(ctx)
-		return err
-	})
 	downloads := &download.Handler{
 		Jobs: jobs.Downloads{Store: st}, Store: files, Signer: signer, Log: log,
 		Authorize: func(ctx context.Context, user, password, companyHandle string) bool {
@@ -175,6 +210,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h, dataDir: cfg.DataDir}, nil
 }
 
+// sqlDB is the store's database, where River's tables live too.
+func sqlDB(st store.Store) (*sql.DB, error) {
+	switch db := st.(type) {
+	case *postgres.Store:
+		return db.DB(), nil
+	case *sqlite.Store:
+		return db.DB(), nil
+	}
+	return nil, fmt.Errorf("no job queue for store %T", st)
+}
+
 // openFiles opens the file storage: the S3 bucket when configured, else
 // DataDir/files (also any shared mount).
 func openFiles(ctx context.Context, cfg Config) (blob.Store, error) {
@@ -192,50 +238,54 @@ func openFiles(ctx context.Context, cfg Config) (blob.Store, error) {
 	return local, nil
 }
 
-// openEngine builds the renderer and the job engine on the store's
-// database, and migrates River's tables.
-func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Store, m *metrics.Metrics, log *slog.Logger) (*jobs.Engine, download.Signer, error) {
+// openSigner is the download link signer: the configured key, else
+// DataDir/signing.key.
+func openSigner(cfg Config) (download.Signer, error) {
 	key := cfg.SigningKey
 	if len(key) == 0 {
 		var err error
 		if key, err = signingKey(filepath.Join(cfg.DataDir, "signing.key")); err != nil {
-			return nil, download.Signer{}, err
+			return download.Signer{}, err
 		}
 	}
-	signer := download.Signer{Key: key}
+	return download.Signer{Key: key}, nil
+}
+
+// openRenderer is the libvips renderer, with the ICC profiles under
+// DataDir/icc.
+func openRenderer(cfg Config, log *slog.Logger) (*render.Renderer, error) {
 	rcfg := cfg.Render
 	if rcfg.Logger == nil {
 		rcfg.Logger = log
 	}
 	profiles, err := iccProfiles(filepath.Join(cfg.DataDir, "icc"))
 	if err != nil {
-		return nil, signer, err
+		return nil, err
 	}
 	if len(profiles) > 0 {
 		rcfg.ICCProfiles = profiles
 	}
-	renderer, err := render.New(rcfg)
-	if err != nil {
-		return nil, signer, err
-	}
-	var mailer notify.Sender = &notify.SpoolSender{Dir: filepath.Join(cfg.DataDir, "mail"), Log: log}
+	return render.New(rcfg)
+}
+
+// openMailSender is SMTP when configured, else .eml files under DataDir/mail.
+func openMailSender(cfg Config, log *slog.Logger) notify.Sender {
 	if cfg.SMTP != nil {
 		if cfg.SMTP.Log == nil {
 			cfg.SMTP.Log = log
 		}
-		mailer = cfg.SMTP
+		return cfg.SMTP
 	}
-	public := cfg.PublicURL
-	if public == "" {
-		public = "http://localhost:8080"
-	}
-	jcfg := jobs.Config{
-		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Mailer: mailer, Signer: signer, PublicURL: public,
-		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
-		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
-		Observer: m,
-	}
-	var engine *jobs.Engine
+	return &notify.SpoolSender{Dir: filepath.Join(cfg.DataDir, "mail"), Log: log}
+}
+
+// openEngine builds the job engine on the store's database and migrates
+// River's tables.
+func openEngine(ctx context.Context, st store.Store, jcfg jobs.Config) (*jobs.Engine, error) {
+	var (
+		engine *jobs.Engine
+		err    error
+	)
 	switch db := st.(type) {
 	case *postgres.Store:
 		engine, err = jobs.NewPostgres(db.Pool(), db.DB(), jcfg)
@@ -245,12 +295,12 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 		err = fmt.Errorf("no job engine for store %T", st)
 	}
 	if err != nil {
-		return nil, signer, err
+		return nil, err
 	}
 	if err := engine.Migrate(ctx); err != nil {
-		return nil, signer, err
+		return nil, err
 	}
-	return engine, signer, nil
+	return engine, nil
 }
 
 // signingKey reads the download signing key, creating it on first use.

@@ -35,7 +35,6 @@ import (
 	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/export"
-	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -78,10 +77,10 @@ type Config struct {
 	Store    Store
 	Blob     blob.Store
 	Renderer export.Renderer
-	// Mailer sends job mail; nil sends none.
-	Mailer notify.Sender
+	// Mail sends job mail; nil sends none.
+	Mail *Mailer
 	// Signer signs download links; PublicURL ("https://host") is the base
-	// of links in mail.
+	// of links the engine hands out without a request to take it from.
 	Signer    download.Signer
 	PublicURL string
 	// Workers is the number of chunks worked at once by this process; 0
@@ -100,7 +99,7 @@ type Config struct {
 	// database cannot notify them (SQLite). Default 200 ms.
 	PollInterval time.Duration
 	// Sweep, if set, runs on every maintenance tick (the UploadFile job
-	// timeout).
+	// idle timeout, upload.Sweeper).
 	Sweep func(ctx context.Context) error
 	// Observer is told of finished assets, renders and ended jobs (for
 	// metrics); nil tells no one.
@@ -144,7 +143,6 @@ type Engine struct {
 	q        queue
 	insert   insertTx
 	migrate  func(ctx context.Context) error
-	depth    func(ctx context.Context) (int, error)
 	orphans  func(ctx context.Context) error // nil where other processes may be working
 	started  bool
 	// draining is set while stopping: chunks hand their remaining assets
@@ -170,10 +168,6 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 		return err
 	}
 	e.migrate = migrator[*sql.Tx](drv)
-	e.depth = func(ctx context.Context) (n int, err error) {
-		err = db.QueryRowContext(ctx, queueDepthSQL).Scan(&n)
-		return n, err
-	}
 	// One process owns an SQLite database, so at start a chunk still
 	// marked running was cut off by a crash: hand it back at once rather
 	// than after River's rescue delay.
@@ -211,10 +205,6 @@ func NewPostgres(pool *pgxpool.Pool, db *sql.DB, cfg Config) (*Engine, error) {
 		return err
 	}
 	e.migrate = migrator[pgx.Tx](drv)
-	e.depth = func(ctx context.Context) (n int, err error) {
-		err = pool.QueryRow(ctx, queueDepthSQL).Scan(&n)
-		return n, err
-	}
 	return e, nil
 }
 
@@ -311,13 +301,16 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 // queueDepthSQL counts export chunks not yet taken, in River's own table.
 const queueDepthSQL = `SELECT count(*) FROM river_job WHERE queue = 'export' AND state IN ('available', 'retryable', 'scheduled')`
 
-// QueueDepth is the number of export chunks waiting to be worked.
-func (e *Engine) QueueDepth(ctx context.Context) (int, error) {
-	n, err := e.depth(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("queue depth: %w", err)
+// QueueDepth reads the number of export chunks waiting to be worked from
+// db, the store's database (River's tables live there): a gauge that needs
+// no engine.
+func QueueDepth(db *sql.DB) func(ctx context.Context) (int, error) {
+	return func(ctx context.Context) (n int, err error) {
+		if err := db.QueryRowContext(ctx, queueDepthSQL).Scan(&n); err != nil {
+			return 0, fmt.Errorf("queue depth: %w", err)
+		}
+		return n, nil
 	}
-	return n, nil
 }
 
 // Migrate creates or upgrades River's tables.
@@ -359,10 +352,6 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	return nil
 }
-
-// SetSweep sets the function run on every maintenance tick (the UploadFile
-// job timeout), for parts built after the engine. Call it before Start.
-func (e *Engine) SetSweep(f func(ctx context.Context) error) { e.cfg.Sweep = f }
 
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.cfg.Now() }

@@ -106,7 +106,8 @@ func newWorkerEnv(t *testing.T) *workerEnv {
 	require.NoError(t, err)
 	env := &workerEnv{st: st, files: files, renderer: &goRenderer{}, mail: &mailbox{}}
 	env.e, err = NewSQLite(st.DB(), Config{
-		Store: st, Blob: files, Renderer: env.renderer, Mailer: env.mail, Workers: 0, ChunkSize: 2,
+		Store: st, Blob: files, Renderer: env.renderer, Workers: 0, ChunkSize: 2,
+		Mail:      &Mailer{Store: st, Sender: env.mail, PublicURL: "http://ips.test"},
 		PublicURL: "http://ips.test",
 	})
 	require.NoError(t, err)

@@ -59,15 +59,19 @@ type Config struct {
 	Mail func(ctx context.Context, j store.Job, emailSetting string, ev notify.Event, messages []string)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Sweeper ends idle jobs; the job engine's maintenance tick runs it.
+	// nil: New makes one from this Config.
+	Sweeper *Sweeper
 }
 
 // Handler serves POST /scene7/UploadFile.
 type Handler struct {
 	cfg Config
 	log *slog.Logger
-	act *activity
+	act *activity // the sweeper's: POSTs in progress keep a job alive
 	// states moves upload jobs through the job engine's transition table.
-	states jobs.States
+	states  jobs.States
+	sweeper *Sweeper
 }
 
 // New builds the servlet.
@@ -93,8 +97,18 @@ func New(cfg Config) (*Handler, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{cfg: cfg, log: log, act: newActivity(), states: jobs.States{Store: cfg.Store}}, nil
+	sw := cfg.Sweeper
+	if sw == nil {
+		var err error
+		if sw, err = NewSweeper(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return &Handler{cfg: cfg, log: log, act: sw.act, states: jobs.States{Store: cfg.Store}, sweeper: sw}, nil
 }
+
+// Sweep ends the jobs idle past the job timeout (Sweeper.Sweep).
+func (h *Handler) Sweep(ctx context.Context) (int, error) { return h.sweeper.Sweep(ctx) }
 
 func (h *Handler) now() time.Time { return h.cfg.Now() }
 
@@ -686,19 +700,9 @@ func (u *post) record(ja store.JobAsset, outcome, msg string) error {
 	return nil
 }
 
-// mail hands an event of an upload job to Config.Mail, with the job as
-// it is now, when the job's emailSetting may send mail for it.
+// mail sends an upload job's mail through the sweeper's Config.Mail.
 func (h *Handler) mail(ctx context.Context, handle, emailSetting string, ev notify.Event, messages []string) {
-	if h.cfg.Mail == nil || !notify.Policy(emailSetting, ev, true, true) {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	j, err := h.cfg.Store.JobByHandle(ctx, "", handle)
-	if err != nil {
-		h.log.Warn("upload job mail: job", "job", handle, "err", err)
-		return
-	}
-	h.cfg.Mail(ctx, j, emailSetting, ev, messages)
+	h.sweeper.mail(ctx, handle, emailSetting, ev, messages)
 }
 
 // recordFault answers a failure to write the job log: the job may have

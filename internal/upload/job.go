@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"slices"
 	"strings"
@@ -220,6 +221,55 @@ func (a *activity) get(handle string) (last time.Time, busy bool) {
 	return a.last[handle], a.inflight[handle] > 0
 }
 
+// Sweeper ends upload jobs that got no POST for the job timeout. It is
+// made before the job engine, whose maintenance tick runs Sweep, and
+// before the servlet, which tells it of the POSTs it serves (New takes it
+// in Config.Sweeper).
+type Sweeper struct {
+	// cfg holds the sweeper's part of the servlet's Config: Store,
+	// JobTimeout, Mail, Now and Logger.
+	cfg    Config
+	log    *slog.Logger
+	act    *activity
+	states jobs.States
+}
+
+// NewSweeper makes the sweeper of the servlet configured by cfg, of which
+// it uses Store, JobTimeout, Mail, Now and Logger.
+func NewSweeper(cfg Config) (*Sweeper, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("upload sweeper: no Store")
+	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = DefaultJobTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Sweeper{cfg: cfg, log: log, act: newActivity(), states: jobs.States{Store: cfg.Store}}, nil
+}
+
+func (h *Sweeper) now() time.Time { return h.cfg.Now() }
+
+// mail hands an event of an upload job to Config.Mail, with the job as
+// it is now, when the job's emailSetting may send mail for it.
+func (h *Sweeper) mail(ctx context.Context, handle, emailSetting string, ev notify.Event, messages []string) {
+	if h.cfg.Mail == nil || !notify.Policy(emailSetting, ev, true, true) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	j, err := h.cfg.Store.JobByHandle(ctx, "", handle)
+	if err != nil {
+		h.log.Warn("upload job mail: job", "job", handle, "err", err)
+		return
+	}
+	h.cfg.Mail(ctx, j, emailSetting, ev, messages)
+}
+
 // Sweep ends the upload jobs that have waited longer than the job timeout
 // for their next POST: every company's Running (or Paused) jobs of type
 // Upload whose last activity (the job's start, its last finished file, the
@@ -227,7 +277,7 @@ func (a *activity) get(handle string) (last time.Time, busy bool) {
 // POST in progress here, move to Completed. An upload job that stopJob
 // left Stopping moves to Stopped (no worker runs uploads). It returns how
 // many jobs it ended. Call it periodically (RunSweeper does, every minute).
-func (h *Handler) Sweep(ctx context.Context) (int, error) {
+func (h *Sweeper) Sweep(ctx context.Context) (int, error) {
 	cos, err := h.cfg.Store.ListCompanies(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("upload sweep: %w", err)
@@ -260,7 +310,7 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 	return ended, errors.Join(errs...)
 }
 
-func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (bool, error) {
+func (h *Sweeper) sweepJob(ctx context.Context, j store.Job, now time.Time) (bool, error) {
 	if j.State == store.JobStopping {
 		// stopJob asked an upload job to stop: no worker runs uploads, so
 		// it stops here, keeping what was uploaded.
@@ -296,7 +346,7 @@ func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (boo
 
 // end applies the sweep's event to j and mails its end; a job that moved
 // on meanwhile (endJob elsewhere) is left alone.
-func (h *Handler) end(ctx context.Context, j store.Job, ev jobs.Event) (bool, error) {
+func (h *Sweeper) end(ctx context.Context, j store.Job, ev jobs.Event) (bool, error) {
 	_, err := h.states.Apply(ctx, j.Handle, ev)
 	if jobs.IsTransitionError(err) {
 		return false, nil
@@ -309,7 +359,7 @@ func (h *Handler) end(ctx context.Context, j store.Job, ev jobs.Event) (bool, er
 }
 
 // mailEnded sends the completion mail of a job the sweep ended.
-func (h *Handler) mailEnded(ctx context.Context, j store.Job) {
+func (h *Sweeper) mailEnded(ctx context.Context, j store.Job) {
 	spec, err := DecodeSpec(j.Spec)
 	if err != nil {
 		h.log.Warn("upload job mail: unreadable job spec", "job", j.Handle, "err", err)
@@ -330,7 +380,7 @@ func latest(ts ...time.Time) time.Time {
 
 // RunSweeper calls Sweep every interval (DefaultSweepInterval when 0)
 // until ctx ends.
-func (h *Handler) RunSweeper(ctx context.Context, interval time.Duration) {
+func (h *Sweeper) RunSweeper(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultSweepInterval
 	}
