@@ -16,7 +16,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
-// setTypes are the asset types `admin set add` creates (SPEC §2).
+// setTypes are the asset types `admin set add` creates (docs/exports.md, "Validation").
 var setTypes = []string{"ImageSet", "RenderSet", "SpinSet", "AssetSet", "Catalog"}
 
 // openStore opens and migrates the configured store.

@@ -26,7 +26,7 @@ const (
 )
 
 // Convertible reports whether fmt=convert renders an asset of this IPS type;
-// others are exported as originals with a warning (SPEC §7, as Dynamic
+// others are exported as originals with a warning (docs/exports.md, "Conversion", as Dynamic
 // Media Classic did: "all others are exported as original").
 func Convertible(assetType string) bool {
 	switch assetType {

@@ -601,7 +601,7 @@ func parseUSM(unscaled bool) handler {
 		if s.Amount, err = v.real(0, 0, 5); err != nil {
 			return "", err
 		}
-		// Missing trailing arguments take their defaults (0): IS-NOTES §3.15.
+		// Missing trailing arguments take their defaults (0): docs/rendering.md, "Decisions the reference leaves open".
 		if v.has(1) {
 			if s.Radius, err = v.real(1, 0, 250); err != nil {
 				return "", err
@@ -788,7 +788,7 @@ func parseResMode(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Old spellings still sent by integrations (IS-NOTES §3.13).
+	// Old spellings still sent by integrations (docs/rendering.md, "Decisions the reference leaves open").
 	switch m {
 	case "sharp":
 		r.ResMode = "sharp2"

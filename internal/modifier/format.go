@@ -2,7 +2,7 @@ package modifier
 
 import "fmt"
 
-// formatInfo describes one fmt= value (reference r-is-http-fmt.md, SPEC §2/§7).
+// formatInfo describes one fmt= value (reference r-is-http-fmt.md; docs/rendering.md, "Formats").
 type FormatInfo struct {
 	Name  string
 	Ext   string
@@ -17,7 +17,7 @@ type FormatInfo struct {
 	// xmpEmbed is honoured (formats listing xmpEmbed= among their options).
 	EmbedXMP bool
 	// written is false for formats this server does not write: a per-asset
-	// error naming the format (SPEC §7).
+	// error naming the format (docs/rendering.md, "Formats").
 	Written bool
 }
 
@@ -58,7 +58,7 @@ func init() {
 	} {
 		Formats[f.Name] = &f
 	}
-	// The fmt page lists "web-alpha", a typo for webp-alpha (IS-NOTES §3.1).
+	// The fmt page lists "web-alpha", a typo for webp-alpha (docs/rendering.md, "Formats").
 	Formats["web-alpha"] = Formats["webp-alpha"]
 }
 

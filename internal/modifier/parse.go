@@ -119,7 +119,7 @@ func Parse(modifier string, macros MacroSource) (*Request, error) {
 }
 
 // ParseExport parses the conversion an ExportJob asks for: its is_modifier
-// followed by its macro (SPEC §2: "is_modifier & $macro$", so the macro's
+// followed by its macro (docs/exports.md, "Conversion": "is_modifier & $macro$", so the macro's
 // commands win over is_modifier's). macro names an image format, written
 // $name$ or bare, and may be empty; unlike a $name$ inside a modifier
 // string it may hold any characters (IPS image format names do). A fault
@@ -228,7 +228,7 @@ func (p *parser) expandMacro(name, text string, at origin, stack []string) error
 	if !ok {
 		return perr(text, at, "", "unknown macro")
 	}
-	// Definitions are stored trimmed of whitespace and '&' (SPEC §7), but
+	// Definitions are stored trimmed of whitespace and '&' (docs/rendering.md, "Decisions the reference leaves open"), but
 	// tolerate ones that are not.
 	def = strings.Trim(def, " \t\r\n&")
 	return p.expand(def, at, append(stack, name))

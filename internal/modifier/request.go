@@ -137,7 +137,7 @@ type QuantizeSpec struct {
 func (r *Request) Format() string { return r.FormatInfo().Name }
 
 // Ext is the file extension of the output, with its dot: .jpg, .png, .tiff,
-// .gif, .webp, .avif, .heic, .jp2 (SPEC §2).
+// .gif, .webp, .avif, .heic, .jp2 (docs/rendering.md, "Formats").
 func (r *Request) Ext() string { return r.FormatInfo().Ext }
 
 // MIME is the media type of the output.

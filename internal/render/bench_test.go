@@ -10,7 +10,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
-// benchPhoto is a 3000×2000 JPEG (the size SPEC §6 measured): smooth
+// benchPhoto is a 3000×2000 JPEG (docs/rendering.md, "Measured on this machine"): smooth
 // gradients with grain, so encoders see photo-like content.
 func benchPhoto(b *testing.B) []byte {
 	b.Helper()

@@ -8,7 +8,7 @@ import (
 )
 
 // avifEffort is libheif's CPU effort for AVIF: 1 is bimg's Speed 8. The
-// default (4, or bimg's Speed 0 = effort 9) took seconds per image here (SPEC §6).
+// default (4, or bimg's Speed 0 = effort 9) took seconds per image here (docs/rendering.md, "Measured on this machine").
 const avifEffort = 1
 
 // encode writes x in the requested format. The save pulls the pixels
@@ -59,7 +59,7 @@ func (j *job) save(x vimg, q int) ([]byte, error) {
 	switch j.fi.Name {
 	case "jpeg", "jpg", "pjpeg":
 		// qlt's chroma flag: 0 = normal 4:2:0, 1 = off. libvips' "auto"
-		// would turn subsampling off at Q ≥ 90, unlike IS (IS-NOTES §3.2).
+		// would turn subsampling off at Q ≥ 90, unlike IS (docs/rendering.md, "Decisions the reference leaves open").
 		sub := "on"
 		if req.Chroma {
 			sub = "off"

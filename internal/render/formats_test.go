@@ -126,7 +126,7 @@ func TestQualityAndChroma(t *testing.T) {
 	def := renderOK(t, src, "")
 	q80 := renderOK(t, src, "qlt=80")
 	q30 := renderOK(t, src, "qlt=30")
-	assert.Equal(t, def.Data, q80.Data, "the default quality is 80 (SPEC §7)")
+	assert.Equal(t, def.Data, q80.Data, "the default quality is 80 (docs/rendering.md, Defaults)")
 	assert.Less(t, len(q30.Data), len(q80.Data))
 
 	// chroma 0 = normal 4:2:0 even at high quality (libvips' auto would not).

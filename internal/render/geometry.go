@@ -8,7 +8,7 @@ import (
 )
 
 // roundHalfUp rounds a pixel size or offset; the reference does not say how
-// the free side is rounded (IS-NOTES §3.3 decides half up).
+// the free side is rounded (docs/rendering.md, "Decisions the reference leaves open": half up).
 func roundHalfUp(f float64) int { return int(math.Floor(f + 0.5)) }
 
 // atLeast1 keeps a scaled side from vanishing.
@@ -69,7 +69,7 @@ func planView(cw, ch int, r *modifier.Request) (viewPlan, error) {
 	case wid > 0 || hei > 0:
 		sx, sy, w, h = fitScale(rw, rh, wid, hei, r.Fit)
 	default:
-		// No size given: the export keeps the full size (SPEC §7, no DefaultPix).
+		// No size given: the export keeps the full size (docs/rendering.md, "Defaults": no DefaultPix).
 		sx, sy = 1, 1
 		w, h = atLeast1(roundHalfUp(rw)), atLeast1(roundHalfUp(rh))
 	}
@@ -129,7 +129,7 @@ func fitScale(rw, rh float64, wid, hei int, fit *modifier.FitSpec) (sx, sy float
 	}
 	if fit == nil {
 		// wid and hei without fit=: scaled to fit inside, padded (r-is-http-wid.md).
-		// Enlarging is allowed: the 1:1 cap belongs to fit=…,0 (IS-NOTES §3.6).
+		// Enlarging is allowed: the 1:1 cap belongs to fit=…,0 (docs/rendering.md, "Decisions the reference leaves open").
 		s := math.Min(xs, ys)
 		return s, s, wid, hei
 	}

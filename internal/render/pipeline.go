@@ -18,7 +18,7 @@ import (
 // job renders one asset. Every step adds libvips operations to one lazy
 // image graph; pixels are decoded once, when the encoder pulls them.
 //
-// Order (IS-NOTES §2, with the reference pages as authority):
+// Order (docs/rendering.md, "Order", with the reference pages as authority):
 // layer 0: crop → size/scale → opac → color → rotate → extend → bgColor;
 // composite (layer=comp): flip (after extend, r-flip.md) → op_blur →
 // op_brightness/op_contrast → op_colorize → op_saturation/op_hue →

@@ -47,7 +47,7 @@ func TestPresets(t *testing.T) {
 			[]px{{10, 100, []float64{255, 0, 0, 255}}, {250, 100, []float64{anyV, anyV, anyV, 0}}, {150, 20, []float64{anyV, anyV, anyV, 0}}}},
 		// ExportJob conversions: is_modifier & $macro$.
 		{"the ExportJob example: is_modifier png + $test$ tif", "&fmt=png&$test$", photo, "tiffload", 1200, 600, 3, nil},
-		// The macro comes last, so its wid/hei replace is_modifier's (SPEC §2).
+		// The macro comes last, so its wid/hei replace is_modifier's (docs/exports.md, "Conversion").
 		{"is_modifier size + macro: the macro wins", "wid=100&op_invert=1&$thumb$", photo, "jpegload", 400, 400, 3,
 			[]px{{40, 150, []float64{0, 255, 255}}}},
 		{"fmt page: gray preview", "fmt=jpeg,gray&qlt=60&wid=200", photo, "jpegload", 200, 100, 1, nil},

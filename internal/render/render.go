@@ -24,7 +24,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
-// Defaults pinned by SPEC §7 ("Rendering defaults").
+// Defaults: docs/rendering.md, "Defaults".
 const (
 	DefaultMaxInputPixels  = 100_000_000
 	DefaultMaxOutputWidth  = 16384
@@ -58,7 +58,7 @@ type Config struct {
 	Concurrency int
 	// MallocArenaMax caps glibc malloc arenas (process-wide mallopt), since
 	// RSS growth under libvips load is mostly arena fragmentation
-	// (SPEC §6). 0 means 2; a negative value leaves glibc's default.
+	// (docs/rendering.md, "Measured on this machine"). 0 means 2; a negative value leaves glibc's default.
 	MallocArenaMax int
 
 	// Logger receives debug logs of each render; nil discards them.
@@ -142,7 +142,7 @@ type Output struct {
 var (
 	// ErrUnsupportedSource: the asset is not an image libvips can read
 	// (video, fonts, archives) or cannot be decoded. The export keeps the
-	// original with a warning (SPEC §7).
+	// original with a warning (docs/exports.md, "Conversion").
 	ErrUnsupportedSource = errors.New("source cannot be converted")
 	// ErrCorruptSource: the source is in a format libvips reads, but it
 	// is truncated or corrupt. The asset fails.

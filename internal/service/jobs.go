@@ -19,7 +19,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
-// DefaultSetTypes are the asset types an export refuses (SPEC §2): every
+// DefaultSetTypes are the asset types an export refuses (docs/exports.md, "Validation"): every
 // set, whatever its subtype.
 func DefaultSetTypes() []string {
 	return []string{"ImageSet", "RenderSet", "SpinSet", "AssetSet", "Catalog", "eCatalog",
@@ -124,7 +124,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 	return &ipsapi.SubmitJobReturn{JobHandle: j.Handle}, nil
 }
 
-// validateExport checks an exportJob as SPEC §2 says, before anything is
+// validateExport checks an exportJob as docs/exports.md, "Validation", says, before anything is
 // queued; each fault names the field or every offending handle. It
 // returns the handles and the assets they name, looked up once.
 func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsapi.ExportJob) (jobs.ExportSpec, []string, map[string]*store.Asset, error) {
@@ -459,7 +459,7 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 	return &ipsapi.GetScheduledJobsReturn{JobArray: out}, nil
 }
 
-// Job log types (SPEC §7).
+// Job log types (docs/exports.md, "Logs and counts").
 func logTypes(jobType string) (begin, end, success, warning, failure string) {
 	if jobType == store.JobTypeUpload {
 		return "BeginUpload", "EndUpload", "UploadSuccess", "UploadWarning", "UploadError"

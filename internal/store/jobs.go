@@ -65,7 +65,7 @@ type Job struct {
 	Handle        string
 	CompanyHandle string
 	Type          string // JobTypeExport, JobTypeUpload
-	// Name is OriginalName + "_" + the submit time (SPEC §7); OriginalName
+	// Name is OriginalName + "_" + the submit time (docs/wire.md, "Handles"); OriginalName
 	// is the submitted jobName, not unique.
 	Name         string
 	OriginalName string

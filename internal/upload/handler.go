@@ -522,7 +522,7 @@ func (u *post) ensureJob() *soap.Fault {
 }
 
 // locale: uploadParams' locale, the authHeader's, Accept-Language's first
-// tag, else en-US (SPEC §7).
+// tag, else en-US (docs/exports.md, "Mail").
 func (u *post) locale() string {
 	if l := strings.TrimSpace(u.params.Locale); l != "" {
 		return l
@@ -797,7 +797,7 @@ func (u *post) namespace() string {
 }
 
 // write sends a bare XML body, gzipped as the authHeader's gzipResponse or
-// else Accept-Encoding asks (SPEC §7).
+// else Accept-Encoding asks (docs/wire.md, "Compression").
 func (u *post) write(w http.ResponseWriter, status int, body []byte) {
 	var gzipResponse *bool
 	if u.auth != nil {

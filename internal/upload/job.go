@@ -150,7 +150,7 @@ func (s Spec) unappliedFor(assetType, fileName string) []string {
 	return out
 }
 
-// jobName is the job's Name: jobName + "_" + the submit time (SPEC §7), in
+// jobName is the job's Name: jobName + "_" + the submit time (docs/wire.md, "Handles"), in
 // the layout export jobs use.
 func jobName(original string, t time.Time) string {
 	return original + "_" + t.UTC().Format("20060102T150405.000Z")

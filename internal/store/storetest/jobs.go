@@ -28,7 +28,7 @@ func scheduleHandleRe(co store.Company) *regexp.Regexp {
 	return regexp.MustCompile(`^s\|` + companyIDOf(co) + `\|[1-9][0-9]*$`)
 }
 
-// urlSafe is what a job handle may be made of (SPEC §7).
+// urlSafe is what a job handle may be made of (docs/wire.md, "Handles").
 var urlSafe = regexp.MustCompile(`^[A-Za-z0-9|_.-]+$`)
 
 func companyIDOf(co store.Company) string { return strings.TrimPrefix(co.Handle, "c|") }
