@@ -127,6 +127,7 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	tlsKey := fs.String("tls-key", "", "TLS key file (PEM)")
 	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body accepted")
 	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob")
+	maxItems := fs.Int("max-request-items", envInt("IPSD_MAX_REQUEST_ITEMS", 10_000), "largest array of any other request (getAssets, deleteAssets, nameArray, logTypeArray …)")
 	maxUpload := fs.Int64("max-upload-bytes", int64(envInt("IPSD_MAX_UPLOAD_BYTES", 0)), "largest file of an UploadFile POST (0: 2 GiB)")
 	uploadTimeout := fs.Duration("upload-timeout", envDuration("IPSD_UPLOAD_TIMEOUT", 0), "an upload job with no POST for this long ends (0: 30m)")
 	ef := addEngineFlags(fs, -1)
@@ -139,7 +140,7 @@ func cmdServe(ctx context.Context, g *globals, args []string, stdout, stderr io.
 	log := newLogger(stderr, *ef.logJSON)
 	cfg := app.Config{
 		DataDir: g.dataDir, DatabaseURL: g.databaseURL,
-		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
+		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, MaxRequestItems: *maxItems, ServerName: hostname(),
 		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout,
 	}
 	if err := ef.apply(&cfg, *addr, log); err != nil {

@@ -46,6 +46,8 @@ type Config struct {
 	MaxRequestBytes int64
 	// MaxExportAssets bounds an exportJob's assetHandleArray (default 10,000).
 	MaxExportAssets int
+	// MaxRequestItems bounds every other array of a request (default 10,000).
+	MaxRequestItems int
 	// MaxUploadBytes bounds one UploadFile file (0: 2 GiB; negative: none);
 	// UploadJobTimeout ends an upload job idle that long (0: 30 minutes).
 	MaxUploadBytes   int64
@@ -159,7 +161,9 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName, Jobs: engine})
+	svc := service.New(st, log, service.Config{
+		MaxExportHandles: cfg.MaxExportAssets, MaxRequestItems: cfg.MaxRequestItems, ServerName: cfg.ServerName, Jobs: engine,
+	})
 	uploads, err := upload.New(upload.Config{
 		Service: svc, Store: st, Importer: &catalog.Importer{Store: st, Blob: files},
 		MaxFileBytes: cfg.MaxUploadBytes, JobTimeout: cfg.UploadJobTimeout, Logger: log,

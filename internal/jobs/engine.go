@@ -164,7 +164,7 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 	}
 	e.q = c
 	e.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
-		_, err := c.InsertManyTx(ctx, tx, params)
+		_, err := c.InsertManyFastTx(ctx, tx, params)
 		return err
 	}
 	e.migrate = migrator[*sql.Tx](drv)
@@ -201,7 +201,7 @@ func NewPostgres(pool *pgxpool.Pool, db *sql.DB, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
 	e.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
-		_, err := ins.InsertManyTx(ctx, tx, params)
+		_, err := ins.InsertManyFastTx(ctx, tx, params)
 		return err
 	}
 	e.migrate = migrator[pgx.Tx](drv)

@@ -587,6 +587,12 @@ func (s *Service) getJobLogDetails(ctx context.Context, c *call) (any, error) {
 	if strings.TrimSpace(p.JobHandle) == "" && strings.TrimSpace(p.OriginalName) == "" {
 		return nil, soap.Missing("jobHandle or originalName")
 	}
+	var wanted []string // logTypeArray
+	if p.LogTypeArray != nil {
+		if wanted, err = s.stringList("logTypeArray", p.LogTypeArray); err != nil {
+			return nil, err
+		}
+	}
 	j, err := s.findJob(ctx, co, p.JobHandle, p.OriginalName)
 	if err != nil {
 		return nil, err
@@ -611,9 +617,9 @@ func (s *Service) getJobLogDetails(ctx context.Context, c *call) (any, error) {
 	var outcomes []string
 	wantArchive := true
 	if p.LogTypeArray != nil && len(p.LogTypeArray.Items) > 0 {
+		// An array of blank items still filters (to nothing).
 		wantArchive = false
-		for _, t := range p.LogTypeArray.Items {
-			t = strings.TrimSpace(t)
+		for _, t := range wanted {
 			if o, ok := outcomeOf[t]; ok {
 				outcomes = append(outcomes, o)
 			}

@@ -321,3 +321,47 @@ func TestDispatchFaults(t *testing.T) {
 	_, err = e.call(t, `<getFoldersParam xmlns="`+ns+`"><companyHandle>c|999</companyHandle></getFoldersParam>`)
 	faultOf(t, err, soap.CodeIllegalCompany, "c|999")
 }
+
+// TestRequestArrayCaps: every request array is bounded by MaxRequestItems
+// (a fault naming the array), and lookups take each entry once.
+func TestRequestArrayCaps(t *testing.T) {
+	e := newSvcEnv(t, Config{MaxRequestItems: 3})
+	a, b := e.assets["a.jpg"].Handle, e.assets["b.jpg"].Handle
+	items := func(vs ...string) string {
+		var sb strings.Builder
+		for _, v := range vs {
+			sb.WriteString("<items>" + v + "</items>")
+		}
+		return sb.String()
+	}
+	co := `<companyHandle>` + e.co.Handle + `</companyHandle>`
+	for _, tc := range []struct {
+		name, payload, field string
+	}{
+		{"getAssets", `<getAssetsParam xmlns="` + ns + `">` + co + `<assetHandleArray>` + items(a, a, b, b) + `</assetHandleArray></getAssetsParam>`, "assetHandleArray"},
+		{"getAssetsByName", `<getAssetsByNameParam xmlns="` + ns + `">` + co + `<nameArray>` + items("a", "b", "c", "d") + `</nameArray></getAssetsByNameParam>`, "nameArray"},
+		{"getAssetsByName types", `<getAssetsByNameParam xmlns="` + ns + `">` + co + `<nameArray>` + items("a") + `</nameArray><assetTypeArray>` + items("Image", "Image", "Image", "Image") + `</assetTypeArray></getAssetsByNameParam>`, "assetTypeArray"},
+		{"deleteAssets", `<deleteAssetsParam xmlns="` + ns + `">` + co + `<assetHandleArray>` + items(a, b, a, b) + `</assetHandleArray></deleteAssetsParam>`, "assetHandleArray"},
+		{"searchAssets", `<searchAssetsParam xmlns="` + ns + `">` + co + `<excludeAssetTypeArray>` + items("A", "B", "C", "D") + `</excludeAssetTypeArray></searchAssetsParam>`, "excludeAssetTypeArray"},
+		{"getJobLogDetails", `<getJobLogDetailsParam xmlns="` + ns + `">` + co + `<jobHandle>j|1|1</jobHandle><logTypeArray>` + items("ExportSuccess", "ExportError", "ExportWarning", "ExportArchive") + `</logTypeArray></getJobLogDetailsParam>`, "logTypeArray"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.call(t, tc.payload)
+			faultOf(t, err, soap.CodeInvalidParameter, tc.field+": 4 items, more than the 3 allowed")
+		})
+	}
+
+	ret, err := e.call(t, `<getAssetsParam xmlns="`+ns+`">`+co+`<assetHandleArray>`+items(b, a, b)+`</assetHandleArray></getAssetsParam>`)
+	require.NoError(t, err)
+	var got []string
+	for _, as := range ret.(*ipsapi.GetAssetsReturn).AssetArray.Items {
+		got = append(got, as.AssetHandle)
+	}
+	assert.Equal(t, []string{b, a}, got, "each asset once, in the order first asked")
+
+	ret, err = e.call(t, `<deleteAssetsParam xmlns="`+ns+`">`+co+`<assetHandleArray>`+items(a, a, "a|9|9")+`</assetHandleArray></deleteAssetsParam>`)
+	require.NoError(t, err)
+	del := ret.(*ipsapi.DeleteAssetsReturn)
+	assert.EqualValues(t, 1, del.SuccessCount, "a handle named twice is deleted once")
+	assert.EqualValues(t, 1, del.ErrorCount, "the unknown handle")
+}

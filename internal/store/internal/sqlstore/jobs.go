@@ -24,8 +24,9 @@ import (
 // transaction holds the database alone, which gives the same.
 type Jobs struct{ base }
 
-// NewJobs returns the Jobs on db, which must hold the migrated schema.
-func NewJobs(db *sql.DB, d Dialect) *Jobs { return &Jobs{base{db: db, d: d}} }
+// NewJobs returns the Jobs that write on db and read on rdb (which may be
+// db), both holding the migrated schema.
+func NewJobs(db, rdb *sql.DB, d Dialect) *Jobs { return &Jobs{base{db: db, rdb: rdb, d: d}} }
 
 var _ store.Jobs = (*Jobs)(nil)
 
@@ -132,7 +133,7 @@ func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
 }
 
 func (j *Jobs) jobs(ctx context.Context, query string, args ...any) ([]store.Job, error) {
-	rows, err := j.query(ctx, j.db, query, args...)
+	rows, err := j.query(ctx, j.rdb, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +348,7 @@ func (j *Jobs) JobByHandle(ctx context.Context, companyHandle, handle string) (s
 			return store.Job{}, notFound("job", handle)
 		}
 	}
-	job, err := scanJob(j.queryRow(ctx, j.db, `SELECT `+jobCols+` FROM jobs WHERE id = ? AND company_id = ?`, id, cid))
+	job, err := scanJob(j.queryRow(ctx, j.rdb, `SELECT `+jobCols+` FROM jobs WHERE id = ? AND company_id = ?`, id, cid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Job{}, notFound("job", handle)
 	}
@@ -360,7 +361,7 @@ func (j *Jobs) JobByHandle(ctx context.Context, companyHandle, handle string) (s
 // ListJobs lists a company's jobs by Submitted (then creation order); From
 // and To are both inclusive.
 func (j *Jobs) ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, error) {
-	cid, _, err := j.companyID(ctx, j.db, q.CompanyHandle)
+	cid, _, err := j.companyID(ctx, j.rdb, q.CompanyHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -525,7 +526,7 @@ func (j *Jobs) JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.Jo
 	if q.Limit > 0 {
 		page, pageArgs = ` LIMIT ? OFFSET ?`, []any{q.Limit, offset}
 	}
-	rows, err := j.query(ctx, j.db, `SELECT `+jobAssetCols+`, COUNT(*) OVER ()`+where+order+page,
+	rows, err := j.query(ctx, j.rdb, `SELECT `+jobAssetCols+`, COUNT(*) OVER ()`+where+order+page,
 		append(slices.Clone(args), pageArgs...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("assets of job %q: %w", q.JobHandle, err)
@@ -545,11 +546,11 @@ func (j *Jobs) JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.Jo
 	rows.Close()
 	if len(out) == 0 {
 		// No row to carry the count, and maybe no job.
-		if err := j.jobExists(ctx, j.db, cid, id); err != nil {
+		if err := j.jobExists(ctx, j.rdb, cid, id); err != nil {
 			return nil, 0, err
 		}
 		if offset > 0 {
-			if err := j.queryRow(ctx, j.db, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
+			if err := j.queryRow(ctx, j.rdb, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 				return nil, 0, fmt.Errorf("assets of job %q: count: %w", q.JobHandle, err)
 			}
 		}
@@ -569,7 +570,7 @@ func (j *Jobs) JobFiles(ctx context.Context, handle, path string) ([]store.JobFi
 		where += ` AND ja.output_path = ?`
 		args = append(args, path)
 	}
-	rows, err := j.query(ctx, j.db, `SELECT ja.output_path, ja.blob_key, ja.size`+where+` ORDER BY ja.seq`, args...)
+	rows, err := j.query(ctx, j.rdb, `SELECT ja.output_path, ja.blob_key, ja.size`+where+` ORDER BY ja.seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("files of job %q: %w", handle, err)
 	}
@@ -587,7 +588,7 @@ func (j *Jobs) JobFiles(ctx context.Context, handle, path string) ([]store.JobFi
 	}
 	rows.Close()
 	if len(out) == 0 {
-		if err := j.jobExists(ctx, j.db, cid, id); err != nil {
+		if err := j.jobExists(ctx, j.rdb, cid, id); err != nil {
 			return nil, err
 		}
 	}
@@ -601,7 +602,7 @@ func (j *Jobs) PendingJobAssets(ctx context.Context, handle string, from, to int
 		return nil, notFound("job", handle)
 	}
 	h := jobHandle(cid, id)
-	rows, err := j.query(ctx, j.db, `SELECT `+jobAssetCols+jobAssetFrom+
+	rows, err := j.query(ctx, j.rdb, `SELECT `+jobAssetCols+jobAssetFrom+
 		` AND ja.outcome = '' AND ja.seq >= ? AND ja.seq < ? ORDER BY ja.seq`, id, cid, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("pending assets of job %q: %w", handle, err)
@@ -620,7 +621,7 @@ func (j *Jobs) PendingJobAssets(ctx context.Context, handle string, from, to int
 	}
 	rows.Close()
 	if len(out) == 0 {
-		if err := j.jobExists(ctx, j.db, cid, id); err != nil {
+		if err := j.jobExists(ctx, j.rdb, cid, id); err != nil {
 			return nil, err
 		}
 	}
@@ -731,7 +732,7 @@ func (j *Jobs) ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]store
 
 // JobStateCounts counts every company's jobs by state.
 func (j *Jobs) JobStateCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
+	rows, err := j.rdb.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("job state counts: %w", err)
 	}
@@ -783,7 +784,7 @@ func scanSchedule(sc interface{ Scan(...any) error }) (store.Schedule, error) {
 }
 
 func (j *Jobs) schedules(ctx context.Context, query string, args ...any) ([]store.Schedule, error) {
-	rows, err := j.query(ctx, j.db, query, args...)
+	rows, err := j.query(ctx, j.rdb, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -835,7 +836,7 @@ func (j *Jobs) CreateSchedule(ctx context.Context, s store.Schedule) (store.Sche
 
 // Schedules lists a company's schedules by NextFire.
 func (j *Jobs) Schedules(ctx context.Context, companyHandle string) ([]store.Schedule, error) {
-	cid, _, err := j.companyID(ctx, j.db, companyHandle)
+	cid, _, err := j.companyID(ctx, j.rdb, companyHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -922,8 +923,9 @@ func (j *Jobs) advanceSchedule(ctx context.Context, q querier, handle string, pr
 // InTx runs fn in one transaction, committed when fn returns nil and
 // rolled back otherwise; what fn writes through tx, and what it writes on
 // tx.SQL() (the queue's work), commit together or not at all. On SQLite
-// the transaction holds the database's one connection: fn must not use
-// the store outside tx.
+// the transaction holds the one writer connection: fn may read through
+// the store (the read-only pool answers, with the last commit) but must
+// not write outside tx.
 func (j *Jobs) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return j.inTx(ctx, func(tx *sql.Tx) error { return fn(jobsTx{j: j, tx: tx}) })
 }
