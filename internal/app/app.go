@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 
 // build makes every part over an open store.
 func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*App, error) {
-	db, err := sqlDB(st)
+	queueDB, err := readerDB(st)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	m := metrics.New(metrics.Gauges{JobStates: st.JobStateCounts, QueueDepth: jobs.QueueDepth(db)}, log)
+	m := metrics.New(metrics.Gauges{JobStates: st.JobStateCounts, QueueDepth: jobs.QueueDepth(queueDB)}, log)
 	signer, err := openSigner(cfg)
 	if err != nil {
 		return nil, err
@@ -214,13 +214,14 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 	return &App{Store: st, Blob: files, Service: svc, Jobs: engine, handler: h, dataDir: cfg.DataDir}, nil
 }
 
-// sqlDB is the store's database, where River's tables live too.
-func sqlDB(st store.Store) (*sql.DB, error) {
+// readerDB is the store's database for reading, River's tables included:
+// on SQLite its read-only pool, so a scrape never waits for the writer.
+func readerDB(st store.Store) (*sql.DB, error) {
 	switch db := st.(type) {
 	case *postgres.Store:
 		return db.DB(), nil
 	case *sqlite.Store:
-		return db.DB(), nil
+		return db.ReaderDB(), nil
 	}
 	return nil, fmt.Errorf("no job queue for store %T", st)
 }

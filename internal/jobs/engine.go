@@ -273,8 +273,8 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 		JobTimeout:           e.cfg.ChunkTimeout,
 		RescueStuckJobsAfter: e.cfg.RescueAfter,
 		// River's default 100 ms cooldown made 500 tiny jobs on 2 workers
-		// take 25 s (docs/rendering.md, "Measured on this machine"); our chunks are longer, but pickup after
-		// submit should be prompt.
+		// take 25 s (docs/rendering.md, "Measured on this machine"); our
+		// chunks are longer, but pickup after submit should be prompt.
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: e.cfg.PollInterval,
 		PollOnly:          pollOnly,

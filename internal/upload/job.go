@@ -240,17 +240,22 @@ func NewSweeper(cfg Config) (*Sweeper, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("upload sweeper: no Store")
 	}
+	cfg = cfg.withDefaults()
+	return &Sweeper{cfg: cfg, log: cfg.Logger, act: newActivity(), states: jobs.States{Store: cfg.Store}}, nil
+}
+
+// withDefaults fills the settings the servlet and its sweeper share.
+func (cfg Config) withDefaults() Config {
 	if cfg.JobTimeout <= 0 {
 		cfg.JobTimeout = DefaultJobTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	return &Sweeper{cfg: cfg, log: log, act: newActivity(), states: jobs.States{Store: cfg.Store}}, nil
+	return cfg
 }
 
 func (h *Sweeper) now() time.Time { return h.cfg.Now() }
