@@ -447,12 +447,6 @@ func (e *Engine) StopJob(ctx context.Context, j store.Job) error {
 	return nil
 }
 
-// Transition applies ev to job handle through the transition table: the
-// upload servlet's jobs go through it too.
-func (e *Engine) Transition(ctx context.Context, handle string, ev Event) (store.JobState, error) {
-	return e.states.Apply(ctx, handle, ev)
-}
-
 // DeleteJob removes a job that is not running, with its files.
 func (e *Engine) DeleteJob(ctx context.Context, j store.Job) error {
 	if err := e.cfg.Blob.DeletePrefix(ctx, exportPrefix(j.Handle)); err != nil {
