@@ -42,7 +42,7 @@ SOAK_DATABASE ?= sqlite
 # fuzz targets run briefly by `make test`: package:Target[:fuzztime]. The
 # upload fuzzer is bounded by a count: its executions are slow (a real
 # store and files each), and a time bound can end one mid-flight.
-FUZZ_TARGETS := ./internal/soap:FuzzParse ./internal/render:FuzzParse ./internal/upload:FuzzUploadRequest:150x
+FUZZ_TARGETS := ./internal/soap:FuzzParse ./internal/modifier:FuzzParse ./internal/upload:FuzzUploadRequest:150x
 
 .PHONY: all build install run test test-go fuzz deps-run deps-test deps-bench bench bench-go soak generate vet clean
 
@@ -105,7 +105,7 @@ bench: deps-bench build
 bench-go: deps-run
 	$(GO) test -run '^$$' -bench Render -benchmem -benchtime 20x ./internal/render/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/soap/ ./internal/download/
-	$(GO) test -run '^$$' -bench Parse -benchmem ./internal/render/
+	$(GO) test -run '^$$' -bench Parse -benchmem ./internal/modifier/
 
 soak: deps-test
 	IPSD_SOAK=1 IPSD_SOAK_DURATION=$(SOAK_DURATION) IPSD_SOAK_CLIENTS=$(SOAK_CLIENTS) \

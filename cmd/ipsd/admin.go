@@ -19,7 +19,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/store/storeopen"
 )
 
-// setTypes are the asset types `admin set add` creates.
+// setTypes are the asset types `admin set add` creates (docs/exports.md, "Validation").
 var setTypes = []string{"ImageSet", "RenderSet", "SpinSet", "AssetSet", "Catalog"}
 
 // openStore opens the configured store and brings it to the current

@@ -152,6 +152,7 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	tlsKey := fs.String("tls-key", "", "TLS key `FILE` (PEM)")
 	maxBody := fs.Int64("max-request-bytes", 8<<20, "largest SOAP request body in `BYTES` (after gunzip), and most an UploadFile POST may send before its caller is authenticated")
 	maxHandles := fs.Int("max-export-assets", 10_000, "largest assetHandleArray of an exportJob (`N`)")
+	maxItems := fs.Int("max-request-items", 10_000, "largest array of any other request (getAssets, deleteAssets, nameArray, logTypeArray …) (`N`)")
 	maxUpload := fs.Int64("max-upload-bytes", 0, "largest file of an UploadFile POST in `BYTES` (0: 2 GiB)")
 	uploadTimeout := fs.Duration("upload-timeout", 0, "an upload job with no POST for this long ends (0: 30m)")
 	sessionTTL := fs.Duration("web-session-ttl", 0, "how long a sign-in to the Jobs page lasts (0: 12h)")
@@ -185,7 +186,7 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	log := ef.log.logger(c.stderr)
 	cfg := app.Config{
 		DataDir: c.g.dataDir, DatabaseURL: c.g.databaseURL,
-		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, ServerName: hostname(),
+		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, MaxRequestItems: *maxItems, ServerName: hostname(),
 		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout, WebSessionTTL: *sessionTTL,
 		RequestLimits: app.RequestLimits{
 			MaxBufferedBytes: *maxBuffered, BodyIdleTimeout: *bodyIdle, BodyMinRate: *bodyRate,

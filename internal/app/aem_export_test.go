@@ -22,7 +22,7 @@ import (
 )
 
 // The AEM export client (schoudry/eaem-extensions ExportScene7Assets.java,
-// DownloadScene7Assets.java; CLIENTS.md §1.9, §2.1, §2.3) speaks the
+// DownloadScene7Assets.java; docs/clients.md, "AEM's export client") speaks the
 // bare-XML binding: a <Request xmlns=V> holding JAXB-formatted authHeader
 // and <op>Param fragments, POSTed to /scene7/api/IpsApiService with only
 // Content-Type: text/xml, read with a namespace-blind DOM. It submits,

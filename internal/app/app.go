@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +48,8 @@ type Config struct {
 	MaxRequestBytes int64
 	// MaxExportAssets bounds an exportJob's assetHandleArray (default 10,000).
 	MaxExportAssets int
+	// MaxRequestItems bounds every other array of a request (default 10,000).
+	MaxRequestItems int
 	// MaxUploadBytes bounds one UploadFile file (0: 2 GiB; negative: none);
 	// UploadJobTimeout ends an upload job idle that long (0: 30 minutes).
 	MaxUploadBytes   int64
@@ -106,6 +109,11 @@ type App struct {
 }
 
 // Open opens (and migrates) the store and builds the service and handler.
+// Each part is built whole, after the parts it needs, in this order:
+// store and files; metrics (its gauges read the store); the download
+// signer, the renderer and job mail; the upload idle sweeper; the job
+// engine (which runs the sweeper on its maintenance tick); the service;
+// the upload servlet and downloads; the HTTP handler.
 func Open(ctx context.Context, cfg Config) (*App, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -121,43 +129,75 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := openFiles(ctx, cfg)
+	a, err := build(ctx, cfg, st, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	var engine *jobs.Engine
-	m := metrics.New(metrics.Gauges{
-		JobStates:  st.JobStateCounts,
-		QueueDepth: func(ctx context.Context) (int, error) { return engine.QueueDepth(ctx) },
-	}, log)
+	return a, nil
+}
+
+// build makes every part over an open store.
+func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*App, error) {
+	queueDB, err := readerDB(st)
+	if err != nil {
+		return nil, err
+	}
+	files, err := openFiles(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New(metrics.Gauges{JobStates: st.JobStateCounts, QueueDepth: jobs.QueueDepth(queueDB)}, log)
 	// Without a token the API address serves no /metrics.
 	metricsHandler, apiMetrics := m.Handler(), http.Handler(nil)
 	if cfg.MetricsToken != "" {
 		metricsHandler = metrics.RequireToken(cfg.MetricsToken, metricsHandler)
 		apiMetrics = metricsHandler
 	}
-	engine, signer, err := openEngine(ctx, cfg, st, files, m, log)
+	signer, err := openSigner(cfg)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	svc := service.New(st, log, service.Config{MaxExportHandles: cfg.MaxExportAssets, ServerName: cfg.ServerName, Jobs: engine, Logins: cfg.Logins})
+	renderer, err := openRenderer(ctx, cfg, files, log)
+	if err != nil {
+		return nil, err
+	}
+	public := cfg.PublicURL
+	if public == "" {
+		public = "http://localhost:8080"
+	}
+	mailer := &jobs.Mailer{Store: st, Sender: openMailSender(cfg, log), Signer: signer, PublicURL: public, Log: log}
+	sweeper, err := upload.NewSweeper(upload.Config{Store: st, JobTimeout: cfg.UploadJobTimeout, Mail: mailer.MailJob, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	engine, err := openEngine(ctx, st, jobs.Config{
+		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Mail: mailer, Signer: signer, PublicURL: public,
+		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
+		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
+		Observer: m,
+		Sweep: func(ctx context.Context) error {
+			_, err := sweeper.Sweep(ctx)
+			return err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	svc := service.New(st, log, service.Config{
+		MaxExportHandles: cfg.MaxExportAssets, MaxRequestItems: cfg.MaxRequestItems, ServerName: cfg.ServerName, Jobs: engine,
+		Logins: cfg.Logins,
+	})
 	limits := cfg.RequestLimits.withDefaults()
 	budget := httplimit.NewBudget(limits.MaxBufferedBytes)
 	uploads, err := upload.New(upload.Config{
 		Service: svc, Store: st, Importer: &catalog.Importer{Store: st, Blob: files},
 		MaxFileBytes: cfg.MaxUploadBytes, MaxPreAuthBytes: cfg.MaxRequestBytes, Budget: budget,
-		JobTimeout: cfg.UploadJobTimeout, Logger: log, Mail: engine.MailJob,
+		JobTimeout: cfg.UploadJobTimeout, Logger: log, Mail: mailer.MailJob, Sweeper: sweeper,
 	})
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	engine.SetSweep(func(ctx context.Context) error {
-		_, err := uploads.Sweep(ctx)
-		return err
-	})
 	downloads := &download.Handler{
 		Jobs: jobs.Downloads{Store: st}, Store: files, Signer: signer, Log: log,
 		Authorize: func(ctx context.Context, user, password, remoteAddr, companyHandle string) bool {
@@ -171,7 +211,6 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	pages, err := jobsPage(cfg, st, svc, engine, signer.Key, log)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	schemaSet := ipsapi.NewSchemas()
@@ -220,23 +259,40 @@ func ready(st store.Store, files blob.Store) func(ctx context.Context) error {
 	}
 }
 
+// readerDB is the store's database for reading, River's tables included:
+// on SQLite its read-only pool, so a scrape never waits for the writer.
+func readerDB(st store.Store) (*sql.DB, error) {
+	switch db := st.(type) {
+	case *postgres.Store:
+		return db.DB(), nil
+	case *sqlite.Store:
+		return db.ReaderDB(), nil
+	}
+	return nil, fmt.Errorf("no job queue for store %T", st)
+}
+
 // openFiles opens the file storage: the S3 bucket when configured, else
 // DataDir/files (also any shared mount), as every command opens it.
 func openFiles(ctx context.Context, cfg Config) (blob.Store, error) {
 	return blobopen.Open(ctx, blobopen.Config{DataDir: cfg.DataDir, S3: cfg.S3})
 }
 
-// openEngine builds the renderer and the job engine on the store's
-// database (whose River tables OpenStore has migrated).
-func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Store, m *metrics.Metrics, log *slog.Logger) (*jobs.Engine, download.Signer, error) {
+// openSigner is the download link signer: the configured key, else
+// DataDir/signing.key.
+func openSigner(cfg Config) (download.Signer, error) {
 	key := cfg.SigningKey
 	if len(key) == 0 {
 		var err error
 		if key, err = signingKey(filepath.Join(cfg.DataDir, "signing.key")); err != nil {
-			return nil, download.Signer{}, err
+			return download.Signer{}, err
 		}
 	}
-	signer := download.Signer{Key: key}
+	return download.Signer{Key: key}, nil
+}
+
+// openRenderer is the libvips renderer, with the registered ICC profiles
+// (DataDir/icc, and the bucket's when files are in S3).
+func openRenderer(ctx context.Context, cfg Config, files blob.Store, log *slog.Logger) (*render.Renderer, error) {
 	rcfg := cfg.Render
 	if rcfg.Logger == nil {
 		rcfg.Logger = log
@@ -247,45 +303,44 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 	}
 	profiles, err := iccprofile.Load(ctx, cfg.DataDir, shared)
 	if err != nil {
-		return nil, signer, err
+		return nil, err
 	}
 	if len(profiles) > 0 {
 		rcfg.ICCProfiles = profiles
 	}
-	renderer, err := render.New(rcfg)
-	if err != nil {
-		return nil, signer, err
-	}
-	var mailer notify.Sender = &notify.SpoolSender{Dir: filepath.Join(cfg.DataDir, "mail"), Log: log}
+	return render.New(rcfg)
+}
+
+// openMailSender is SMTP when configured, else .eml files under DataDir/mail.
+func openMailSender(cfg Config, log *slog.Logger) notify.Sender {
 	if cfg.SMTP != nil {
 		if cfg.SMTP.Log == nil {
 			cfg.SMTP.Log = log
 		}
-		mailer = cfg.SMTP
+		return cfg.SMTP
 	}
-	public := cfg.PublicURL
-	if public == "" {
-		public = "http://localhost:8080"
-	}
-	jcfg := jobs.Config{
-		Store: st, Blob: files, Renderer: renderer, Mailer: mailer, Signer: signer, PublicURL: public,
-		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
-		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
-		Observer: m,
-	}
-	var engine *jobs.Engine
+	return &notify.SpoolSender{Dir: filepath.Join(cfg.DataDir, "mail"), Log: log}
+}
+
+// openEngine builds the job engine on the store's database (whose River
+// tables OpenStore has migrated).
+func openEngine(ctx context.Context, st store.Store, jcfg jobs.Config) (*jobs.Engine, error) {
+	var (
+		engine *jobs.Engine
+		err    error
+	)
 	switch db := st.(type) {
 	case *postgres.Store:
-		engine, err = jobs.NewPostgres(db.Pool(), jcfg)
+		engine, err = jobs.NewPostgres(db.Pool(), db.DB(), jcfg)
 	case *sqlite.Store:
 		engine, err = jobs.NewSQLite(db.DB(), jcfg)
 	default:
 		err = fmt.Errorf("no job engine for store %T", st)
 	}
 	if err != nil {
-		return nil, signer, err
+		return nil, err
 	}
-	return engine, signer, nil
+	return engine, nil
 }
 
 // signingKey reads the download signing key, creating it on first use.

@@ -87,7 +87,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// Acme's things are intact.
 	j, err := e.app.Store.JobByHandle(t.Context(), acme, job)
 	require.NoError(t, err)
-	assert.Equal(t, "Completed", j.State)
+	assert.Equal(t, "Completed", string(j.State))
 
 	// Downloads: Basic as bob is the 404 of a job that does not exist.
 	realPath := strings.SplitN(strings.TrimPrefix(zipURL, e.srv.URL), "?", 2)[0]

@@ -75,7 +75,7 @@ func gradientJPEG(t *testing.T, w, h int) []byte {
 }
 
 // conversion is what one toolkit asks of its convert export and what must
-// come out: the macro's fmt wins over is_modifier's (SPEC §2), and a lone
+// come out: the macro's fmt wins over is_modifier's (docs/exports.md, "Conversion"), and a lone
 // wid or hei keeps the aspect ratio.
 type conversion struct {
 	macro, isModifier string

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/service"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -36,9 +37,9 @@ type webBackend struct {
 // webEngine is what the page needs of the job engine (*jobs.Engine): its
 // operations, with their state rules, and its signed links.
 type webEngine interface {
-	PauseJob(ctx context.Context, j store.Job) (bool, error)
-	ResumeJob(ctx context.Context, j store.Job) (bool, error)
-	StopJob(ctx context.Context, j store.Job) (bool, error)
+	PauseJob(ctx context.Context, j store.Job) error
+	ResumeJob(ctx context.Context, j store.Job) error
+	StopJob(ctx context.Context, j store.Job) error
 	DeleteJob(ctx context.Context, j store.Job) error
 	ArchiveURL(base string, j store.Job) string
 	FileURL(base string, j store.Job, path string) string
@@ -120,7 +121,7 @@ func (b webBackend) Jobs(ctx context.Context, u web.User, q web.ListQuery) (web.
 	out := web.JobList{Companies: len(cos), ScheduledHidden: !b.svc.Allows(opListSchedule, u.Role)}
 	var ended []web.Job
 	for _, co := range cos {
-		list := func(states []string, limit int) ([]store.Job, error) {
+		list := func(states []store.JobState, limit int) ([]store.Job, error) {
 			js, err := b.st.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: states, Descending: true, Limit: limit})
 			if err != nil {
 				return nil, fmt.Errorf("jobs page: jobs of %s: %w", co.Handle, err)
@@ -146,7 +147,7 @@ func (b webBackend) Jobs(ctx context.Context, u web.User, q web.ListQuery) (web.
 		if out.ScheduledHidden {
 			continue
 		}
-		waiting, err := list([]string{store.JobScheduled}, 0)
+		waiting, err := list([]store.JobState{store.JobScheduled}, 0)
 		if err != nil {
 			return web.JobList{}, err
 		}
@@ -160,7 +161,7 @@ func (b webBackend) Jobs(ctx context.Context, u web.User, q web.ListQuery) (web.
 		for _, s := range scheds {
 			out.Scheduled = append(out.Scheduled, web.Job{
 				Handle: s.Handle, CompanyName: co.Name, Name: s.OriginalName, RunName: s.OriginalName,
-				Type: s.Type, State: store.JobScheduled, Recurring: s.Cron, NextRun: s.NextFire,
+				Type: s.Type, State: string(store.JobScheduled), Recurring: s.Cron, NextRun: s.NextFire,
 				Submitted: s.Created, Actions: web.Actions{Delete: b.svc.Allows(actionOp(web.ActionDelete), u.Role)},
 			})
 		}
@@ -228,9 +229,9 @@ func (b webBackend) Job(ctx context.Context, u web.User, handle string, offset, 
 // webJob is a job as the list shows it, with the operations the user may
 // apply to it now. Links are relative to the host the page was reached at.
 func (b webBackend) webJob(u web.User, co store.Company, j store.Job) web.Job {
-	ended := slices.Contains(store.EndedJobStates, j.State)
+	ended := j.State.Ended()
 	wj := web.Job{
-		Handle: j.Handle, CompanyName: co.Name, Name: j.OriginalName, RunName: j.Name, Type: j.Type, State: j.State,
+		Handle: j.Handle, CompanyName: co.Name, Name: j.OriginalName, RunName: j.Name, Type: j.Type, State: string(j.State),
 		Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
 		Submitted: j.Submitted, Started: j.Started, Ended: j.Ended, Expires: j.Expires, Purged: j.Purged,
 	}
@@ -246,22 +247,26 @@ func (b webBackend) webJob(u web.User, co store.Company, j store.Job) web.Job {
 	return wj
 }
 
-// applies tells which buttons a job in a state gets. The engine decides
-// for real (an operation that no longer applies is refused); this mirrors
-// its transitions and deleteJob's rule, so that a Completed job shows no
-// Pause button.
-func applies(a web.Action, state string) bool {
+// applies tells which buttons a job in a state gets, from the job
+// engine's transition table (an operation that no longer applies when
+// pressed is refused there) and deleteJob's rule, so that a Completed job
+// shows no Pause button.
+func applies(a web.Action, state store.JobState) bool {
+	var ev jobs.Event
 	switch a {
 	case web.ActionPause:
-		return state == store.JobNew || state == store.JobRunning
+		ev = jobs.EvPause
 	case web.ActionResume:
-		return state == store.JobPaused
+		ev = jobs.EvResume
 	case web.ActionStop:
-		return state == store.JobScheduled || state == store.JobNew || state == store.JobRunning || state == store.JobPaused
+		ev = jobs.EvStop
 	case web.ActionDelete:
-		return state == store.JobScheduled || slices.Contains(store.EndedJobStates, state)
+		return state == store.JobScheduled || state.Ended()
+	default:
+		return false
 	}
-	return false
+	_, ok := jobs.Next(state, ev)
+	return ok
 }
 
 func (b webBackend) Control(ctx context.Context, u web.User, handle string, a web.Action) error {
@@ -279,7 +284,7 @@ func (b webBackend) Control(ctx context.Context, u web.User, handle string, a we
 	if err != nil {
 		return err
 	}
-	var act func(context.Context, store.Job) (bool, error)
+	var act func(context.Context, store.Job) error
 	switch a {
 	case web.ActionPause:
 		act = b.engine.PauseJob
@@ -290,12 +295,12 @@ func (b webBackend) Control(ctx context.Context, u web.User, handle string, a we
 	case web.ActionDelete:
 		return b.deleteJob(ctx, j)
 	}
-	done, err := act(ctx, j)
-	if err != nil {
+	if err := act(ctx, j); err != nil {
+		var te *jobs.TransitionError
+		if errors.As(err, &te) {
+			return &web.ActionError{Reason: fmt.Sprintf("The job is %s: %s does not apply.", te.State, a)}
+		}
 		return fmt.Errorf("%s %s: %w", op, j.Handle, err)
-	}
-	if !done {
-		return &web.ActionError{Reason: fmt.Sprintf("The job is %s: %s does not apply.", j.State, a)}
 	}
 	return nil
 }
@@ -308,7 +313,7 @@ func (b webBackend) deleteJob(ctx context.Context, j store.Job) error {
 	}
 	if j.State == store.JobScheduled {
 		// Out of the schedule first, so that no worker starts it.
-		if ok, err := b.engine.StopJob(ctx, j); err != nil || !ok {
+		if err := b.engine.StopJob(ctx, j); err != nil {
 			return &web.ActionError{Reason: "The job has started: stop it before deleting it."}
 		}
 	}

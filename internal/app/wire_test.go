@@ -301,7 +301,7 @@ func TestWireIsolation(t *testing.T) {
 		`<getCompanyInfoParam xmlns="`+ns14+`"><companyHandle>`+e.globex.Handle+`</companyHandle></getCompanyInfoParam>`), nil)
 	assert.Equal(t, 200, status, resp)
 
-	// Empty arrays give empty results, not faults (PHP's quirk, CLIENTS.md §1.2).
+	// Empty arrays give empty results, not faults (PHP's quirk, docs/clients.md, "Empty arrays").
 	status, _, resp = e.post(soapPath, soapCall(authU("alice@acme.test"),
 		`<getAssetsParam xmlns="`+ns14+`"><companyHandle>`+acme+`</companyHandle><assetHandleArray/></getAssetsParam>`), nil)
 	assert.Equal(t, 200, status, resp)

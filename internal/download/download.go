@@ -1,4 +1,4 @@
-// Package download serves the exported files of IPS export jobs (SPEC §1
+// Package download serves the exported files of IPS export jobs (docs/wire.md, "Endpoints"
 // "downloads"): one file at GET /scene7/export/<jobHandle>/<path> and all
 // of a job's files, zipped on the fly, at GET /scene7/export/<jobHandle>.zip.
 //

@@ -11,13 +11,12 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/ipsexport/ipsd/internal/assettype"
 	"github.com/ipsexport/ipsd/internal/blob"
-	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -32,47 +31,6 @@ const (
 // Classic did: "all others are exported as original" (docs/formats.md).
 // The list is assettype's, which names the types.
 func Convertible(assetType string) bool { return assettype.Convertible(assetType) }
-
-// Namer names the files of a job, one asset at a time in job order: each
-// asset's folder path (relative to the company root) and file name, with
-// the extension of the format written for a conversion (req nil for
-// fmt=orig). Names stay unique within the job: a second "a.jpg" in the
-// same folder becomes "a-2.jpg".
-type Namer struct {
-	root  string
-	req   *render.Request
-	taken map[string]bool
-}
-
-// NewNamer names files for a job of about size assets.
-func NewNamer(companyRoot string, req *render.Request, size int) *Namer {
-	return &Namer{root: companyRoot, req: req, taken: make(map[string]bool, size)}
-}
-
-// Name returns the next asset's job-relative output path.
-func (n *Namer) Name(a store.Asset) string {
-	name := a.FileName
-	if name == "" {
-		name = a.Name
-	}
-	if n.req != nil && Convertible(a.Type) {
-		name = ConvertedName(name, n.req.Ext())
-	}
-	p := RelativeFolder(a.FolderPath, n.root) + name
-	if n.taken[strings.ToLower(p)] {
-		ext := path.Ext(p)
-		base := strings.TrimSuffix(p, ext)
-		for i := 2; ; i++ {
-			c := base + "-" + strconv.Itoa(i) + ext
-			if !n.taken[strings.ToLower(c)] {
-				p = c
-				break
-			}
-		}
-	}
-	n.taken[strings.ToLower(p)] = true
-	return p
-}
 
 // ConvertedName replaces the extension of name by ext (".tiff"):
 // "fileToExport.jpg" → "fileToExport.tiff".
@@ -97,7 +55,7 @@ type Task struct {
 	// Key is the blob key to write.
 	Key string
 	// Request is the parsed conversion; nil for fmt=orig.
-	Request *render.Request
+	Request *modifier.Request
 }
 
 // Result is what happened; Err is nil on success. Warnings are set on a
@@ -116,10 +74,28 @@ type Result struct {
 	Err      error
 }
 
+// Renderer renders one conversion of a source image. The libvips
+// renderer (package render) is the real one, adapted where the process is
+// wired; the export needs nothing of it but this.
+type Renderer interface {
+	Render(ctx context.Context, src []byte, req *modifier.Request) (Rendered, error)
+}
+
+// Rendered is one rendered image and the warnings of its request and render.
+type Rendered struct {
+	Data     []byte
+	Warnings []modifier.Warning
+}
+
+// ErrNotConvertible is wrapped by a Renderer's error when the source is
+// not an image it reads (video, fonts, archives): the export keeps the
+// original with a warning.
+var ErrNotConvertible = errors.New("source cannot be converted")
+
 // Exporter writes exported files.
 type Exporter struct {
 	Blob     blob.Store
-	Renderer *render.Renderer
+	Renderer Renderer
 }
 
 // ErrChecksum is an original whose bytes no longer match the catalogue.
@@ -169,7 +145,7 @@ func (x *Exporter) convert(ctx context.Context, t Task) Result {
 	out, err := x.Renderer.Render(ctx, data, t.Request)
 	// Render copies the source into C memory and keeps no reference to it.
 	recycle(data)
-	if errors.Is(err, render.ErrUnsupportedSource) {
+	if errors.Is(err, ErrNotConvertible) {
 		t.Key = ConvertedName(t.Key, path.Ext(t.Asset.FileName))
 		r := x.original(ctx, t)
 		r.Warnings = append(r.Warnings, fmt.Sprintf("cannot be converted (%v): exported as original", err))
@@ -225,25 +201,4 @@ func recycle(b []byte) {
 	}
 	b = b[:0]
 	srcBufs.Put(&b)
-}
-
-// Macros resolves $name$ against a company's image formats, as Image
-// Serving resolves a catalog's macros.
-func Macros(ctx context.Context, st store.Catalog, companyHandle string) render.MacroSource {
-	return render.MacroFunc(func(name string) (string, bool, error) {
-		f, err := st.ImageFormatByName(ctx, companyHandle, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("macro $%s$: %w", name, err)
-		}
-		return f.URLModifier, true, nil
-	})
-}
-
-// Conversion parses the effective conversion of an export: is_modifier,
-// then the macro (SPEC §2: the macro's commands win).
-func Conversion(ctx context.Context, st store.Catalog, companyHandle, isModifier, macro string) (*render.Request, error) {
-	return render.ParseExport(isModifier, macro, Macros(ctx, st, companyHandle))
 }

@@ -157,7 +157,7 @@ func TestZeroReturnsWriteRequiredElements(t *testing.T) {
 			checkRequired(t, sc, name, root, children, false)
 		})
 	}
-	// The cases the wire contract names (SPEC §7): zero counts and false.
+	// The cases the wire contract names (docs/wire.md, "Answers"): zero counts and false.
 	root := encode(t, &GetJobLogsReturn{JobLogArray: &JobLogArray{Items: []*JobLog{{}}}})
 	assert.Equal(t, "0", root.FindElement("./jobLogArray/items/fileErrorCount").Text())
 	assert.Equal(t, "false", root.FindElement("./jobLogArray/items/fatalError").Text())

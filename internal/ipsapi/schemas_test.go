@@ -24,7 +24,7 @@ const (
 	wsdlDir   = "../../wsdl"
 )
 
-// The operations every version declares (SPEC §1).
+// The operations every version declares (docs/wire.md, "Endpoints").
 var operations = []string{
 	"checkLogin", "getCompanyInfo", "getUserInfo", "getAssets", "getAssetsByName", "searchAssets", "getFolders",
 	"deleteAsset", "deleteAssets", "getImageFormats", "saveImageFormat", "deleteImageFormat", "submitJob",

@@ -43,7 +43,7 @@ func served(name string) Version {
 }
 
 // Versions are the served versions, oldest first: the pre-4.0 namespace and
-// every versioned namespace whose submitJob has exportJob (SPEC §7).
+// every versioned namespace whose submitJob has exportJob (docs/wire.md, "Versions").
 var Versions = []Version{
 	served(""),
 	served("2012-02-14"),

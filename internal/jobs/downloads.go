@@ -11,7 +11,13 @@ import (
 )
 
 // Downloads is the download handler's view of export jobs.
-type Downloads struct{ Store store.Store }
+type Downloads struct{ Store DownloadStore }
+
+// DownloadStore is what downloads read: a job and the files it wrote.
+type DownloadStore interface {
+	JobByHandle(ctx context.Context, companyHandle, handle string) (store.Job, error)
+	JobFiles(ctx context.Context, handle, path string) ([]store.JobFile, error)
+}
 
 var _ download.Jobs = Downloads{}
 

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -26,15 +25,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/export"
-	"github.com/ipsexport/ipsd/internal/notify"
-	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -58,6 +55,9 @@ type ExportSpec struct {
 	Macro        string `json:"macro,omitempty"`
 	EmailSetting string `json:"emailSetting,omitempty"`
 	ClientID     string `json:"clientId,omitempty"`
+	// Conversion is fmt=convert resolved at submit; a schedule's spec has
+	// none (each run resolves its own).
+	Conversion *Conversion `json:"conversion,omitempty"`
 }
 
 // DecodeExportSpec reads a job's Spec.
@@ -71,13 +71,13 @@ func DecodeExportSpec(b []byte) (ExportSpec, error) {
 
 // Config configures an Engine.
 type Config struct {
-	Store    store.Store
+	Store    Store
 	Blob     blob.Store
-	Renderer *render.Renderer
-	// Mailer sends job mail; nil sends none.
-	Mailer notify.Sender
+	Renderer export.Renderer
+	// Mail sends job mail; nil sends none.
+	Mail *Mailer
 	// Signer signs download links; PublicURL ("https://host") is the base
-	// of links in mail.
+	// of links the engine hands out without a request to take it from.
 	Signer    download.Signer
 	PublicURL string
 	// Workers is the number of chunks worked at once by this process; 0
@@ -96,7 +96,7 @@ type Config struct {
 	// database cannot notify them (SQLite). Default 200 ms.
 	PollInterval time.Duration
 	// Sweep, if set, runs on every maintenance tick (the UploadFile job
-	// timeout).
+	// idle timeout, upload.Sweeper).
 	Sweep func(ctx context.Context) error
 	// Observer is told of finished assets, renders and ended jobs (for
 	// metrics); nil tells no one.
@@ -123,17 +123,22 @@ type queue interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
-	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
+
+// insertTx inserts River jobs in the store's own transaction, so that a
+// job and its queued work commit together (docs/exports.md, "Submit").
+type insertTx func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error
 
 // Engine submits and runs jobs.
 type Engine struct {
 	cfg      Config
-	st       store.Store
+	st       Store
+	work     WorkStore // what the worker's code may use of st
+	states   States
 	exporter *export.Exporter
 	log      *slog.Logger
 	q        queue
-	depth    func(ctx context.Context) (int, error)
+	insert   insertTx
 	orphans  func(ctx context.Context) error // nil where other processes may be working
 	started  bool
 	// draining is set while stopping: chunks hand their remaining assets
@@ -154,9 +159,9 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	e.q = c
-	e.depth = func(ctx context.Context) (n int, err error) {
-		err = db.QueryRowContext(ctx, queueDepthSQL).Scan(&n)
-		return n, err
+	e.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+		_, err := c.InsertManyFastTx(ctx, tx, params)
+		return err
 	}
 	// One process owns an SQLite database, so at start a chunk still
 	// marked running was cut off by a crash: hand it back at once rather
@@ -169,8 +174,11 @@ func NewSQLite(db *sql.DB, cfg Config) (*Engine, error) {
 }
 
 // NewPostgres makes an engine on PostgreSQL, where workers are woken by
-// LISTEN/NOTIFY.
-func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
+// LISTEN/NOTIFY. pool is the store's pgx pool, db the same pool seen
+// through database/sql (the store's own): workers run on pool; submits
+// insert their work on db's transactions, the store's, through River's
+// database/sql driver.
+func NewPostgres(pool *pgxpool.Pool, db *sql.DB, cfg Config) (*Engine, error) {
 	e := newEngine(cfg)
 	drv := riverpgxv5.New(pool)
 	if e.cfg.PollInterval == 0 {
@@ -181,9 +189,15 @@ func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	e.q = c
-	e.depth = func(ctx context.Context) (n int, err error) {
-		err = pool.QueryRow(ctx, queueDepthSQL).Scan(&n)
-		return n, err
+	// An insert-only client: no workers, no leader, the same insert
+	// defaults as the working client.
+	ins, err := river.NewClient(riverdatabasesql.New(db), e.insertConfig())
+	if err != nil {
+		return nil, fmt.Errorf("river insert client: %w", err)
+	}
+	e.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+		_, err := ins.InsertManyFastTx(ctx, tx, params)
+		return err
 	}
 	return e, nil
 }
@@ -219,9 +233,19 @@ func newEngine(cfg Config) *Engine {
 	return &Engine{
 		cfg:      cfg,
 		st:       cfg.Store,
+		work:     cfg.Store,
+		states:   States{Store: cfg.Store},
 		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer},
 		log:      cfg.Logger,
 	}
+}
+
+// maxAttempts is how often River runs a chunk before it gives up on it.
+const maxAttempts = 5
+
+// insertConfig is the configuration of a client that only inserts.
+func (e *Engine) insertConfig() *river.Config {
+	return &river.Config{Logger: e.log.With("component", "river"), MaxAttempts: maxAttempts}
 }
 
 func (e *Engine) riverConfig(pollOnly bool) *river.Config {
@@ -230,12 +254,12 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 		JobTimeout:           e.cfg.ChunkTimeout,
 		RescueStuckJobsAfter: e.cfg.RescueAfter,
 		// River's default 100 ms cooldown made 500 tiny jobs on 2 workers
-		// take 25 s (SPEC §6); our chunks are longer, but pickup after
-		// submit should be prompt.
+		// take 25 s (docs/rendering.md, "Measured on this machine"); our
+		// chunks are longer, but pickup after submit should be prompt.
 		FetchCooldown:     5 * time.Millisecond,
 		FetchPollInterval: e.cfg.PollInterval,
 		PollOnly:          pollOnly,
-		MaxAttempts:       5,
+		MaxAttempts:       maxAttempts,
 	}
 	if e.cfg.Workers > 0 {
 		workers := river.NewWorkers()
@@ -258,13 +282,16 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 // queueDepthSQL counts export chunks not yet taken, in River's own table.
 const queueDepthSQL = `SELECT count(*) FROM river_job WHERE queue = 'export' AND state IN ('available', 'retryable', 'scheduled')`
 
-// QueueDepth is the number of export chunks waiting to be worked.
-func (e *Engine) QueueDepth(ctx context.Context) (int, error) {
-	n, err := e.depth(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("queue depth: %w", err)
+// QueueDepth reads the number of export chunks waiting to be worked from
+// db, the store's database (River's tables live there): a gauge that needs
+// no engine.
+func QueueDepth(db *sql.DB) func(ctx context.Context) (int, error) {
+	return func(ctx context.Context) (n int, err error) {
+		if err := db.QueryRowContext(ctx, queueDepthSQL).Scan(&n); err != nil {
+			return 0, fmt.Errorf("queue depth: %w", err)
+		}
+		return n, nil
 	}
-	return n, nil
 }
 
 // Start starts working (when Workers > 0). Inserting works without it.
@@ -304,10 +331,6 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return nil
 }
 
-// SetSweep sets the function run on every maintenance tick (the UploadFile
-// job timeout), for parts built after the engine. Call it before Start.
-func (e *Engine) SetSweep(f func(ctx context.Context) error) { e.cfg.Sweep = f }
-
 // Now is the engine's clock.
 func (e *Engine) Now() time.Time { return e.cfg.Now() }
 
@@ -317,10 +340,27 @@ func (e *Engine) Retention() time.Duration { return e.cfg.Retention }
 // Location is the time zone of schedules.
 func (e *Engine) Location() *time.Location { return e.cfg.Location }
 
-// SubmitExport records an export job and its n assets and queues its
-// chunks, to run at nj.ExecTime when that is in the future.
-func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
-	b, err := json.Marshal(spec)
+// SubmitExport records an export job and its assets and queues its
+// chunks, to run at nj.ExecTime when that is in the future: the job, its
+// assets and its queued work are written in one transaction, so no job is
+// ever left without work, nor work without its job.
+func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, x *Export) (store.Job, error) {
+	var j store.Job
+	err := e.st.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		j, err = e.submitIn(ctx, tx, nj, x)
+		return err
+	})
+	if err != nil {
+		return store.Job{}, err
+	}
+	e.log.Info("job submitted", "job", j.Handle, "company", j.CompanyHandle, "assets", j.Total, "state", j.State)
+	return j, nil
+}
+
+// submitIn writes an export job, its assets and its chunks in tx.
+func (e *Engine) submitIn(ctx context.Context, tx store.Tx, nj store.NewJob, x *Export) (store.Job, error) {
+	b, err := json.Marshal(x.Spec)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit: %w", err)
 	}
@@ -340,22 +380,10 @@ func (e *Engine) SubmitExport(ctx context.Context, nj store.NewJob, spec ExportS
 		}
 		nj.Expires = start.Add(e.cfg.Retention)
 	}
-	j, err := e.st.CreateJobFrom(ctx, nj, n, assets)
+	j, err := tx.CreateJobFrom(ctx, nj, x.Len(), x.assets())
 	if err != nil {
 		return store.Job{}, fmt.Errorf("submit %s: %w", nj.OriginalName, err)
 	}
-	if err := e.enqueue(ctx, j, at); err != nil {
-		// Nothing will run it: take it back so the client's fault is true.
-		if derr := e.st.DeleteJob(context.WithoutCancel(ctx), j.CompanyHandle, j.Handle); derr != nil {
-			e.log.Error("remove unqueued job", "job", j.Handle, "err", derr)
-		}
-		return store.Job{}, err
-	}
-	e.log.Info("job submitted", "job", j.Handle, "company", j.CompanyHandle, "assets", j.Total, "state", j.State)
-	return j, nil
-}
-
-func (e *Engine) enqueue(ctx context.Context, j store.Job, at time.Time) error {
 	var params []river.InsertManyParams
 	for from := 0; from < j.Total; from += e.cfg.ChunkSize {
 		params = append(params, river.InsertManyParams{
@@ -363,38 +391,38 @@ func (e *Engine) enqueue(ctx context.Context, j store.Job, at time.Time) error {
 			InsertOpts: &river.InsertOpts{Queue: queueExport, ScheduledAt: at},
 		})
 	}
-	if _, err := e.q.InsertMany(ctx, params); err != nil {
-		return fmt.Errorf("queue job %s: %w", j.Handle, err)
+	if err := e.insert(ctx, tx.SQL(), params); err != nil {
+		return store.Job{}, fmt.Errorf("queue job %s: %w", j.Handle, err)
 	}
-	return nil
+	return j, nil
 }
 
-// PauseJob holds a job after the asset in hand.
-func (e *Engine) PauseJob(ctx context.Context, j store.Job) (bool, error) {
-	return e.st.SetJobState(ctx, j.Handle, []string{store.JobNew, store.JobRunning}, store.JobPaused)
+// PauseJob holds a job after the asset in hand. A job whose state does
+// not allow it is a *TransitionError.
+func (e *Engine) PauseJob(ctx context.Context, j store.Job) error {
+	_, err := e.states.Apply(ctx, j.Handle, EvPause)
+	return err
 }
 
 // ResumeJob continues a paused job.
-func (e *Engine) ResumeJob(ctx context.Context, j store.Job) (bool, error) {
-	ok, err := e.st.SetJobState(ctx, j.Handle, []string{store.JobPaused}, store.JobRunning)
-	if err != nil || !ok {
-		return ok, err
+func (e *Engine) ResumeJob(ctx context.Context, j store.Job) error {
+	if _, err := e.states.Apply(ctx, j.Handle, EvResume); err != nil {
+		return err
 	}
 	// Every chunk may have ended while it was paused.
-	return true, e.settle(ctx, j.Handle)
+	return e.settle(ctx, j.Handle)
 }
 
 // StopJob ends a job after the asset in hand, keeping what is done; a job
 // that has not started ends at once.
-func (e *Engine) StopJob(ctx context.Context, j store.Job) (bool, error) {
-	ok, err := e.st.SetJobState(ctx, j.Handle, []string{store.JobScheduled, store.JobNew, store.JobRunning, store.JobPaused}, store.JobStopping)
-	if err != nil || !ok {
-		return ok, err
+func (e *Engine) StopJob(ctx context.Context, j store.Job) error {
+	if _, err := e.states.Apply(ctx, j.Handle, EvStop); err != nil {
+		return err
 	}
 	if j.State == store.JobScheduled || j.State == store.JobNew {
-		return true, e.settle(ctx, j.Handle)
+		return e.settle(ctx, j.Handle)
 	}
-	return true, nil
+	return nil
 }
 
 // DeleteJob removes a job that is not running, with its files.

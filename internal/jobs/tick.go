@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -92,6 +93,9 @@ func (e *Engine) AddSchedule(ctx context.Context, s store.Schedule, spec Schedul
 	if err != nil {
 		return store.Schedule{}, err
 	}
+	// Each run resolves the conversion against the image formats of its
+	// day, as a submit then would.
+	spec.Export.Conversion = nil
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("schedule: %w", err)
@@ -120,25 +124,13 @@ func (e *Engine) fireSchedules(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// fire runs one due schedule once: the process that advances its NextFire
-// creates the job, so several leaders never double a run.
+// fire runs one due schedule once. Moving the schedule on (or, at its
+// last run, removing it) and submitting its run are one transaction: of
+// several leaders only the one whose move wins submits, and a submit that
+// fails leaves the schedule due, to be fired by the next tick.
 func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) error {
 	sched, err := ParseSchedule(s.Cron)
 	if err != nil {
-		return err
-	}
-	// Whoever moves the schedule on (or, at its last run, removes it)
-	// runs it.
-	next := sched.Next(now.In(e.cfg.Location))
-	if next.IsZero() {
-		err := e.st.DeleteSchedule(ctx, s.CompanyHandle, s.Handle)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("schedule %s: %w", s.Handle, err)
-		}
-	} else if won, err := e.st.AdvanceSchedule(ctx, s.Handle, s.NextFire, next); err != nil || !won {
 		return err
 	}
 	var spec ScheduleSpec
@@ -149,17 +141,54 @@ func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) erro
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", s.Handle, err)
 	}
-	assets, err := e.ExportAssets(ctx, co, spec.Export, spec.Handles, nil)
+	// Read, resolve and name before the transaction, which then only writes.
+	spec.Export, err = ResolveConversion(ctx, e.st, co.Handle, spec.Export)
+	var pe *modifier.ParseError
+	if errors.As(err, &pe) {
+		// An image format changed since the schedule was made: the run is
+		// made all the same, and its assets fail with the reason.
+		e.log.Warn("scheduled export: conversion does not parse", "schedule", s.Handle, "err", err)
+		spec.Export.Conversion = nil
+	} else if err != nil {
+		return fmt.Errorf("schedule %s: %w", s.Handle, err)
+	}
+	x, err := e.PrepareExport(ctx, co, spec.Export, spec.Handles, nil)
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w", s.Handle, err)
 	}
-	_, err = e.SubmitExport(ctx, store.NewJob{
+	nj := store.NewJob{
 		CompanyHandle: s.CompanyHandle, Name: JobName(s.OriginalName, now), OriginalName: s.OriginalName,
 		Description: s.Description, Locale: s.Locale, SubmitUserHandle: s.SubmitUserHandle,
 		NotifyUserHandle: s.NotifyUserHandle, ScheduleHandle: s.Handle,
-	}, spec.Export, len(spec.Handles), assets)
-	return err
+	}
+	next := sched.Next(now.In(e.cfg.Location))
+	err = e.st.InTx(ctx, func(tx store.Tx) error {
+		won := true
+		if next.IsZero() {
+			err = tx.DeleteSchedule(ctx, s.CompanyHandle, s.Handle)
+		} else {
+			won, err = tx.AdvanceSchedule(ctx, s.Handle, s.NextFire, next)
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && !won):
+			return errLost
+		case err != nil:
+			return err
+		}
+		_, err := e.submitIn(ctx, tx, nj, x)
+		return err
+	})
+	if errors.Is(err, errLost) {
+		return nil // another process fired it, or it was deleted meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("schedule %s: %w", s.Handle, err)
+	}
+	return nil
 }
+
+// errLost: another process moved the schedule on first, or it is gone.
+var errLost = errors.New("schedule fired elsewhere")
 
 // JobName is a job's name: the submitted jobName and the submit time.
 func JobName(jobName string, t time.Time) string {

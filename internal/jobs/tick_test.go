@@ -14,7 +14,7 @@ func TestParseSchedule(t *testing.T) {
 		expr string
 		next time.Time // zero: refused
 	}{
-		{"00 00 00 * *", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)},      // daily at midnight (SPEC §7)
+		{"00 00 00 * *", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)},      // daily at midnight (docs/exports.md, "Schedules")
 		{"0 0 12 * * ?", time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)},     // Quartz: noon, any weekday
 		{"0 15 10 ? * MON", time.Date(2026, 11, 30, 10, 15, 0, 0, time.UTC)}, // Quartz: "?" day of month
 		{"0 0 6 1 * ? *", time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)},      // seven fields, every year

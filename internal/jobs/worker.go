@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
-	"path"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/ipsexport/ipsd/internal/export"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/notify"
-	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -81,7 +78,7 @@ func cancelled(ctx context.Context) bool { return errors.Is(ctx.Err(), context.C
 func (w *chunkWorker) Timeout(*river.Job[chunkArgs]) time.Duration { return w.e.cfg.ChunkTimeout }
 
 func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
-	j, err := e.st.JobByHandle(ctx, "", a.Job)
+	j, err := e.work.JobByHandle(ctx, "", a.Job)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted
 	}
@@ -96,13 +93,16 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	case store.JobStopping:
 		return e.settle(ctx, j.Handle)
 	case store.JobScheduled, store.JobNew:
-		won, err := e.st.SetJobState(ctx, j.Handle, []string{store.JobScheduled, store.JobNew}, store.JobRunning)
-		if err != nil {
-			return fmt.Errorf("start job %s: %w", j.Handle, err)
-		}
-		if won {
+		// Of several chunks starting at once, one moves the job; the
+		// others find it moved on (running, or paused or stopped meanwhile,
+		// which the checks between assets see).
+		_, err := e.states.Apply(ctx, j.Handle, EvStart)
+		switch {
+		case err == nil:
 			j.State = store.JobRunning
 			e.mail(ctx, j, notify.Started, nil)
+		case !IsTransitionError(err):
+			return fmt.Errorf("start job %s: %w", j.Handle, err)
 		}
 	}
 	spec, err := DecodeExportSpec(j.Spec)
@@ -110,27 +110,23 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 		e.failPending(ctx, j.Handle, a.From, a.To, err.Error())
 		return e.settle(ctx, j.Handle)
 	}
-	pending, err := e.st.PendingJobAssets(ctx, j.Handle, a.From, a.To)
+	pending, err := e.work.PendingJobAssets(ctx, j.Handle, a.From, a.To)
 	if err != nil {
 		return fmt.Errorf("export chunk %s: %w", j.Handle, err)
 	}
 	if len(pending) == 0 {
 		return e.settle(ctx, j.Handle)
 	}
-	var req *render.Request
-	if spec.Fmt == export.FormatConvert {
-		req, err = export.Conversion(ctx, e.st, j.CompanyHandle, spec.IsModifier, spec.Macro)
-		if err != nil {
-			// The macro changed since submit and no longer parses.
-			e.failPending(ctx, j.Handle, a.From, a.To, "conversion: "+err.Error())
-			return e.settle(ctx, j.Handle)
-		}
+	req, err := e.conversion(ctx, j, spec)
+	if err != nil {
+		e.failPending(ctx, j.Handle, a.From, a.To, "conversion: "+err.Error())
+		return e.settle(ctx, j.Handle)
 	}
 	handles := make([]string, len(pending))
 	for i, p := range pending {
 		handles[i] = p.AssetHandle
 	}
-	found, err := e.st.AssetsByHandles(ctx, j.CompanyHandle, handles)
+	found, err := e.work.AssetsByHandles(ctx, j.CompanyHandle, handles)
 	if err != nil {
 		return fmt.Errorf("export chunk %s: assets: %w", j.Handle, err)
 	}
@@ -158,9 +154,27 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	return e.settle(ctx, j.Handle)
 }
 
+// conversion is the request a job renders: the one resolved at submit
+// (nil for fmt=orig). A job with none stored (queued by an earlier
+// version, or a scheduled run whose conversion no longer parsed when it
+// fired) resolves it now, and fails its assets with the reason if it
+// still does not parse.
+func (e *Engine) conversion(ctx context.Context, j store.Job, spec ExportSpec) (*modifier.Request, error) {
+	if spec.Fmt != export.FormatConvert {
+		return nil, nil
+	}
+	if spec.Conversion == nil {
+		var err error
+		if spec, err = ResolveConversion(ctx, e.work, j.CompanyHandle, spec); err != nil {
+			return nil, err
+		}
+	}
+	return spec.Conversion.Request()
+}
+
 // checkControl reads pause and stop requests between assets.
 func (e *Engine) checkControl(ctx context.Context, handle string) error {
-	j, err := e.st.JobByHandle(ctx, "", handle)
+	j, err := e.work.JobByHandle(ctx, "", handle)
 	if errors.Is(err, store.ErrNotFound) {
 		return errStopping
 	}
@@ -176,7 +190,7 @@ func (e *Engine) checkControl(ctx context.Context, handle string) error {
 	return nil
 }
 
-func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *render.Request) {
+func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *modifier.Request) {
 	as, ok := assets[ja.AssetHandle]
 	if !ok {
 		e.finish(ctx, j, ja, store.OutcomeError, "asset "+ja.AssetHandle+" no longer exists")
@@ -213,7 +227,7 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 
 func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, outcome, msg string) {
 	ja.Outcome, ja.Message, ja.Finished = outcome, msg, e.cfg.Now()
-	won, err := e.st.FinishJobAsset(context.WithoutCancel(ctx), ja)
+	won, err := e.work.FinishJobAsset(context.WithoutCancel(ctx), ja)
 	if err != nil {
 		e.log.Error("record asset outcome", "job", j.Handle, "seq", ja.Seq, "err", err)
 		return
@@ -232,12 +246,12 @@ func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, out
 
 // failPending records every pending asset in [from, to) as failed.
 func (e *Engine) failPending(ctx context.Context, handle string, from, to int, msg string) {
-	pending, err := e.st.PendingJobAssets(ctx, handle, from, to)
+	pending, err := e.work.PendingJobAssets(ctx, handle, from, to)
 	if err != nil {
 		e.log.Error("pending assets", "job", handle, "err", err)
 		return
 	}
-	j, err := e.st.JobByHandle(ctx, "", handle)
+	j, err := e.work.JobByHandle(ctx, "", handle)
 	if err != nil {
 		return
 	}
@@ -251,34 +265,33 @@ func (e *Engine) failPending(ctx context.Context, handle string, from, to int, m
 // sends the completion mail.
 func (e *Engine) settle(ctx context.Context, handle string) error {
 	ctx = context.WithoutCancel(ctx)
-	j, err := e.st.JobByHandle(ctx, "", handle)
+	j, err := e.work.JobByHandle(ctx, "", handle)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("settle %s: %w", handle, err)
 	}
-	var from []string
-	to := store.JobCompleted
+	var ev Event
 	switch {
 	case j.State == store.JobStopping:
 		e.failPending(ctx, handle, 0, math.MaxInt32, "not exported: the job was stopped")
-		from, to = []string{store.JobStopping}, store.JobStopped
+		ev = EvHalt
 	case j.State == store.JobRunning && j.Succeeded+j.Errors >= j.Total:
-		from = []string{store.JobRunning}
+		ev = EvComplete
 	default:
 		return nil
 	}
-	won, err := e.st.SetJobState(ctx, handle, from, to)
-	if err != nil {
+	_, err = e.states.Apply(ctx, handle, ev)
+	if err != nil && !IsTransitionError(err) {
 		return fmt.Errorf("settle %s: %w", handle, err)
 	}
-	if won {
-		j, err = e.st.JobByHandle(ctx, "", handle)
+	if err == nil {
+		j, err = e.work.JobByHandle(ctx, "", handle)
 		if err != nil {
 			return fmt.Errorf("settle %s: %w", handle, err)
 		}
-		e.cfg.Observer.JobEnded(j.State)
+		e.cfg.Observer.JobEnded(string(j.State))
 		e.log.Info("job ended", "job", handle, "state", j.State, "total", j.Total,
 			"succeeded", j.Succeeded, "warnings", j.Warnings, "errors", j.Errors)
 		e.mail(ctx, j, notify.Completed, nil)
@@ -296,114 +309,5 @@ func (e *Engine) mail(ctx context.Context, j store.Job, ev notify.Event, message
 	if err != nil {
 		return
 	}
-	e.MailJob(ctx, j, spec.EmailSetting, ev, messages)
-}
-
-// MailJob sends job j's mail for ev when emailSetting asks for it, to the
-// job's notify user (else its submitter), in the job's locale; at
-// Completed it lists the job's failures and warnings and, for an export
-// that wrote files, links its zip. Uploads call it too. A mail that cannot
-// be sent is logged, never fails the job.
-func (e *Engine) MailJob(ctx context.Context, j store.Job, emailSetting string, ev notify.Event, messages []string) {
-	if e.cfg.Mailer == nil || !notify.Policy(emailSetting, ev, j.Errors > 0, j.Warnings > 0) {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	to := j.NotifyUserHandle
-	if to == "" {
-		to = j.SubmitUserHandle
-	}
-	u, err := e.st.UserByHandle(ctx, to)
-	if err != nil {
-		e.log.Warn("job mail: no recipient", "job", j.Handle, "user", to, "err", err)
-		return
-	}
-	co, err := e.st.CompanyByHandle(ctx, j.CompanyHandle)
-	if err != nil {
-		e.log.Warn("job mail: company", "job", j.Handle, "err", err)
-		return
-	}
-	sum := notify.JobSummary{
-		Upload:  j.Type == store.JobTypeUpload,
-		JobName: j.OriginalName, JobHandle: j.Handle, CompanyName: co.Name, Locale: j.Locale,
-		Event: ev, Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
-		Messages: messages,
-	}
-	if ev == notify.Completed {
-		if j.Succeeded > 0 && j.Type == store.JobTypeExport {
-			sum.ZipURL = e.ArchiveURL(e.cfg.PublicURL, j)
-			sum.LinkExpires = j.Expires
-		}
-		sum.Messages = e.problemMessages(ctx, j.Handle)
-	}
-	if _, err := notify.Notify(ctx, e.cfg.Mailer, emailSetting, u.Email, sum); err != nil {
-		e.log.Warn("job mail not sent", "job", j.Handle, "event", ev.String(), "err", err)
-	}
-}
-
-func (e *Engine) problemMessages(ctx context.Context, handle string) []string {
-	rows, _, err := e.st.JobAssets(ctx, store.JobAssetQuery{
-		JobHandle: handle, Outcomes: []string{store.OutcomeError, store.OutcomeWarning}, Limit: notify.MaxMessages,
-	})
-	if err != nil {
-		return nil
-	}
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, r.AssetName+": "+r.Message)
-	}
-	return out
-}
-
-// AssetsByHandle looks each distinct handle of an export up once (an array
-// may name an asset many times) and indexes the company's assets found by
-// handle; unknown and foreign handles are absent.
-func AssetsByHandle(ctx context.Context, st store.Catalog, companyHandle string, handles []string) (map[string]*store.Asset, error) {
-	found, err := st.AssetsByHandles(ctx, companyHandle, slices.Compact(slices.Sorted(slices.Values(handles))))
-	if err != nil {
-		return nil, err
-	}
-	byHandle := make(map[string]*store.Asset, len(found))
-	for i := range found {
-		byHandle[found[i].Handle] = &found[i]
-	}
-	return byHandle, nil
-}
-
-// ExportAssets describes the job assets of an export: one per handle, in
-// order, named as SPEC §2 says, made as SubmitExport consumes them (once)
-// so that a large job never holds them all. known holds assets the caller
-// has already looked up by handle (nil: look them up here). A handle with
-// no asset (deleted since a schedule was made) is kept and fails when run,
-// so the counts stay true.
-func (e *Engine) ExportAssets(ctx context.Context, co store.Company, spec ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error) {
-	if known == nil {
-		var err error
-		if known, err = AssetsByHandle(ctx, e.st, co.Handle, handles); err != nil {
-			return nil, fmt.Errorf("export assets: %w", err)
-		}
-	}
-	var req *render.Request
-	if spec.Fmt == export.FormatConvert {
-		var err error
-		if req, err = export.Conversion(ctx, e.st, co.Handle, spec.IsModifier, spec.Macro); err != nil {
-			return nil, fmt.Errorf("export assets: %w", err)
-		}
-	}
-	return func(yield func(store.JobAsset) bool) {
-		namer := export.NewNamer(co.RootPath, req, len(handles))
-		for _, h := range handles {
-			a := known[h]
-			if a == nil {
-				a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
-			}
-			if !yield(store.JobAsset{
-				AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
-				FolderPath: export.RelativeFolder(a.FolderPath, co.RootPath), FileName: a.FileName,
-				OutputPath: namer.Name(*a),
-			}) {
-				return
-			}
-		}
-	}, nil
+	e.cfg.Mail.MailJob(ctx, j, spec.EmailSetting, ev, messages)
 }

@@ -1,4 +1,4 @@
-// Package notify sends the e-mail of export jobs (SPEC §2 "Email"): which
+// Package notify sends the e-mail of export jobs (docs/exports.md, "Mail"): which
 // events of a job send mail under each emailSetting (Policy), the text of
 // each mail in the job's locale (Compose), and two ways to deliver it
 // (Sender): SMTP (SMTPSender) or, without a mail server, an RFC 5322 .eml
@@ -68,7 +68,7 @@ const (
 //   - ErrorAndWarning: once, at completion, when any asset failed or
 //     warned (same reasoning).
 //   - JobCompletion: once, at completion.
-//   - None, "" (a missing emailSetting means None, SPEC §7) and anything
+//   - None, "" (a missing emailSetting means None, docs/exports.md, "Mail") and anything
 //     unknown: never.
 //
 // Setting names match case-insensitively.

@@ -16,7 +16,7 @@ import (
 const DefaultFrom = "IPS Export <ipsd@localhost>"
 
 // SpoolSender writes each mail as an RFC 5322 .eml file under Dir, for a
-// deployment without a mail server (SPEC §2: "written as an .eml file
+// deployment without a mail server (docs/exports.md, "Mail": "written as an .eml file
 // under the data directory"). Files are named
 // <UTC time>-<random>.eml, so they sort by time of sending, and appear
 // atomically: written to a temporary file in Dir, synced, then renamed.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // The PDF and EPS we write are checked by decoding them with programs
@@ -178,12 +180,12 @@ func TestEPSOutput(t *testing.T) {
 
 // renderRaw renders without decoding the output (libvips reads no EPS,
 // and reads a PDF through poppler, which rasterize uses directly).
-func renderRaw(t *testing.T, src []byte, modifier string) *Output {
+func renderRaw(t *testing.T, src []byte, mod string) *Output {
 	t.Helper()
-	req, err := Parse(modifier, nil)
-	require.NoError(t, err, modifier)
+	req, err := modifier.Parse(mod, nil)
+	require.NoError(t, err, mod)
 	out, err := newTestRenderer(t).Render(context.Background(), src, req)
-	require.NoError(t, err, modifier)
+	require.NoError(t, err, mod)
 	return out
 }
 

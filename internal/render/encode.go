@@ -2,18 +2,19 @@ package render
 
 import (
 	"context"
-	"fmt"
 	"sync"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // avifEffort is libheif's CPU effort for AVIF: 1 is bimg's Speed 8. The
-// default (4, or bimg's Speed 0 = effort 9) took seconds per image here (SPEC §6).
+// default (4, or bimg's Speed 0 = effort 9) took seconds per image here (docs/rendering.md, "Measured on this machine").
 const avifEffort = 1
 
 // encode writes x in the requested format. The save pulls the pixels
 // through the whole graph; a cancelled context kills that evaluation.
 func (j *job) encode(ctx context.Context, x vimg) ([]byte, error) {
-	if j.fi.isJPEG() && j.req.jpegSize > 0 {
+	if j.fi.IsJPEG() && j.req.JPEGSize > 0 {
 		return j.encodeJPEGSize(ctx, x)
 	}
 	return j.watch(ctx, x, func() ([]byte, error) { return j.save(x, j.quality()) })
@@ -45,8 +46,8 @@ func (j *job) watch(ctx context.Context, x vimg, save func() ([]byte, error)) ([
 }
 
 func (j *job) quality() int {
-	if j.req.qlt > 0 {
-		return j.req.qlt
+	if j.req.Qlt > 0 {
+		return j.req.Qlt
 	}
 	return defaultQuality
 }
@@ -55,16 +56,16 @@ func (j *job) save(x vimg, q int) ([]byte, error) {
 	req, p := j.req, j.p
 	var b []byte
 	var err error
-	switch j.fi.name {
+	switch j.fi.Name {
 	case "jpeg", "jpg", "pjpeg":
 		// qlt's chroma flag: 0 = normal 4:2:0, 1 = off. libvips' "auto"
-		// would turn subsampling off at Q ≥ 90, unlike IS (IS-NOTES §3.2).
+		// would turn subsampling off at Q ≥ 90, unlike IS (docs/rendering.md, "Decisions the reference leaves open").
 		sub := "on"
-		if req.chroma {
+		if req.Chroma {
 			sub = "off"
 		}
 		b, err = p.save("jpegsave_buffer", x, oi("Q", q), osv("subsample_mode", sub),
-			ob("optimize_coding", true), ob("interlace", j.fi.name == "pjpeg"), ob("strip", false))
+			ob("optimize_coding", true), ob("interlace", j.fi.Name == "pjpeg"), ob("strip", false))
 		b = jpegDropExif(b, x.xres()*25.4, x.yres()*25.4)
 	case "png", "png-alpha":
 		// Adaptive row filters at zlib level 3: measured on photos here, as
@@ -89,7 +90,7 @@ func (j *job) save(x vimg, q int) ([]byte, error) {
 		b, err = p.save("gifsave_buffer", x, of("dither", j.dither()), oi("bitdepth", j.gifBits()), ob("strip", true))
 	case "tif", "tif-alpha":
 		opts := []opt{osv("resunit", "inch"), ob("strip", false)}
-		switch req.compression {
+		switch req.Compression {
 		case "lzw":
 			opts = append(opts, osv("compression", "lzw"), osv("predictor", "horizontal"))
 		case "zip":
@@ -101,24 +102,24 @@ func (j *job) save(x vimg, q int) ([]byte, error) {
 		}
 		b, err = p.save("tiffsave_buffer", x, opts...)
 	case "webp", "webp-alpha":
-		b, err = p.save("webpsave_buffer", x, oi("Q", q), ob("lossless", req.compression == "lossless"), ob("strip", true))
+		b, err = p.save("webpsave_buffer", x, oi("Q", q), ob("lossless", req.Compression == "lossless"), ob("strip", true))
 		b = webpDropExif(b)
 	case "avif", "avif-alpha":
 		b, err = p.save("heifsave_buffer", x, osv("compression", "av1"), oi("Q", q), oi("bitdepth", 8),
-			ob("lossless", req.compression == "lossless"), oi("effort", avifEffort), ob("strip", true))
+			ob("lossless", req.Compression == "lossless"), oi("effort", avifEffort), ob("strip", true))
 	case "heic":
 		b, err = p.save("heifsave_buffer", x, osv("compression", "hevc"), ob("lossless", true), oi("bitdepth", 8), ob("strip", true))
 	case "jpeg2000", "jpeg2000-alpha":
-		b, err = p.save("jp2ksave_buffer", x, oi("Q", q), ob("lossless", req.compression == "lossless"), ob("strip", true))
+		b, err = p.save("jp2ksave_buffer", x, oi("Q", q), ob("lossless", req.Compression == "lossless"), ob("strip", true))
 	case "pdf":
 		b, err = j.savePDF(x, q)
 	case "eps":
 		b, err = j.saveEPS(x)
 	default:
-		return nil, failf(ErrUnsupportedFormat, "fmt=%s is not written by this server", j.fi.name)
+		return nil, failf(ErrUnsupportedFormat, "fmt=%s is not written by this server", j.fi.Name)
 	}
 	if err != nil {
-		return nil, internal("encode "+j.fi.name, err)
+		return nil, internal("encode "+j.fi.Name, err)
 	}
 	return b, nil
 }
@@ -126,7 +127,7 @@ func (j *job) save(x vimg, q int) ([]byte, error) {
 // encodeJPEGSize lowers the quality until the JPEG fits jpegSize KB
 // (r-jpegsize.md), re-encoding the finished image held in memory.
 func (j *job) encodeJPEGSize(ctx context.Context, x vimg) ([]byte, error) {
-	limit := j.req.jpegSize * 1024
+	limit := j.req.JPEGSize * 1024
 	var err error
 	if x, err = j.p.copyMemory(x); err != nil {
 		return nil, internal("jpegSize", err)
@@ -155,30 +156,30 @@ func (j *job) encodeJPEGSize(ctx context.Context, x vimg) ([]byte, error) {
 		}
 	}
 	if best == nil {
-		return nil, failf(ErrUnrenderable, "jpegSize=%d: the JPEG is larger than %d KB even at qlt=1", j.req.jpegSize, j.req.jpegSize)
+		return nil, failf(ErrUnrenderable, "jpegSize=%d: the JPEG is larger than %d KB even at qlt=1", j.req.JPEGSize, j.req.JPEGSize)
 	}
 	return best, nil
 }
 
 func (j *job) dither() float64 {
-	if j.req.quantize.set && !j.req.quantize.dither {
+	if j.req.Quantize.Set && !j.req.Quantize.Dither {
 		return 0
 	}
 	return 1
 }
 
 func (j *job) numColors() int {
-	if j.req.quantize.set {
-		return j.req.quantize.numColors
+	if j.req.Quantize.Set {
+		return j.req.Quantize.NumColors
 	}
 	return 256
 }
 
-func (j *job) gifBits() int { return bitsFor(j.numColors()) }
+func (j *job) gifBits() int { return modifier.BitsFor(j.numColors()) }
 
 // pngBits: PNG palettes are 1, 2, 4 or 8 bits deep.
 func (j *job) pngBits() int {
-	b := bitsFor(j.numColors())
+	b := modifier.BitsFor(j.numColors())
 	switch {
 	case b <= 2:
 		return b
@@ -191,7 +192,7 @@ func (j *job) pngBits() int {
 // webPalette snaps colours to the 216 web-safe values (multiples of 51)
 // for quantize=web, so the adaptive quantiser keeps exactly those.
 func (j *job) webPalette(x vimg) (vimg, error) {
-	if !j.req.quantize.set || j.req.quantize.palette != "web" {
+	if !j.req.Quantize.Set || j.req.Quantize.Palette != "web" {
 		return x, nil
 	}
 	return j.onColour(x, func(c vimg) (vimg, error) {
@@ -207,35 +208,4 @@ func (j *job) webPalette(x vimg) (vimg, error) {
 		}
 		return j.p.op("copy", y, osv("interpretation", interpName(c)))
 	})
-}
-
-// quantizeWarnings are the approximations of quantize= for the palette
-// format requested (checked once the whole request is known).
-func quantizeWarnings(q quantizeSpec, f *formatInfo) []string {
-	if !q.set || !f.palette() {
-		return nil
-	}
-	var w []string
-	switch q.palette {
-	case "web":
-		w = append(w, "the web palette is approximated by snapping colours to the 216 web-safe values")
-	case "mac":
-		w = append(w, "the mac palette is not available; an adaptive palette is used")
-	}
-	if len(q.colors) > 0 {
-		w = append(w, "forced palette colours are not available; an adaptive palette is used")
-	}
-	n := 1 << bitsFor(q.numColors)
-	if f.name == "png8" || f.name == "png8-alpha" {
-		switch {
-		case n > 4 && n <= 16:
-			n = 16
-		case n > 16:
-			n = 256
-		}
-	}
-	if n != q.numColors {
-		w = append(w, fmt.Sprintf("libvips cannot make a palette of exactly %d colours; up to %d are used", q.numColors, n))
-	}
-	return w
 }

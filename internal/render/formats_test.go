@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 func TestRenderFormats(t *testing.T) {
@@ -70,7 +72,7 @@ func TestRenderFormats(t *testing.T) {
 				// A CMYK JPEG keeps libvips' EXIF block for its resolution.
 				assert.False(t, res.EXIF)
 			}
-			r, _ := Parse(tc.modifier, nil)
+			r, _ := modifier.Parse(tc.modifier, nil)
 			assert.Equal(t, r.Ext(), res.Ext)
 			assert.Equal(t, r.MIME(), res.MIME)
 			if tc.check != nil {
@@ -109,7 +111,7 @@ func TestRenderFormats(t *testing.T) {
 
 	t.Run("formats not written fail per asset, naming the format", func(t *testing.T) {
 		for _, f := range []string{"swf", "swf3-alpha", "jpegxr", "jpegxr-alpha", "f4m", "m3u8"} {
-			r, err := Parse("fmt="+f, nil)
+			r, err := modifier.Parse("fmt="+f, nil)
 			require.NoError(t, err)
 			assert.False(t, r.Supported())
 			err = renderErr(t, opaque, "fmt="+f)
@@ -124,7 +126,7 @@ func TestQualityAndChroma(t *testing.T) {
 	def := renderOK(t, src, "")
 	q80 := renderOK(t, src, "qlt=80")
 	q30 := renderOK(t, src, "qlt=30")
-	assert.Equal(t, def.Data, q80.Data, "the default quality is 80 (SPEC §7)")
+	assert.Equal(t, def.Data, q80.Data, "the default quality is 80 (docs/rendering.md, Defaults)")
 	assert.Less(t, len(q30.Data), len(q80.Data))
 
 	// chroma 0 = normal 4:2:0 even at high quality (libvips' auto would not).

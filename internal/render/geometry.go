@@ -3,10 +3,12 @@ package render
 import (
 	"fmt"
 	"math"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // roundHalfUp rounds a pixel size or offset; the reference does not say how
-// the free side is rounded (IS-NOTES §3.3 decides half up).
+// the free side is rounded (docs/rendering.md, "Decisions the reference leaves open": half up).
 func roundHalfUp(f float64) int { return int(math.Floor(f + 0.5)) }
 
 // atLeast1 keeps a scaled side from vanishing.
@@ -29,25 +31,25 @@ func (v viewPlan) identity(cw, ch int) bool {
 }
 
 // planView computes the view transform for a composite of cw×ch pixels.
-func planView(cw, ch int, r *Request) (viewPlan, error) {
-	wid, hei, scl := r.wid, r.hei, r.scl
+func planView(cw, ch int, r *modifier.Request) (viewPlan, error) {
+	wid, hei, scl := r.Wid, r.Hei, r.Scl
 	// dpr=on,v delivers v times the requested size (r-dpr.md).
-	if r.dpr > 0 && r.dpr != 1 {
+	if r.DPR > 0 && r.DPR != 1 {
 		if wid > 0 {
-			wid = atLeast1(roundHalfUp(float64(wid) * r.dpr))
+			wid = atLeast1(roundHalfUp(float64(wid) * r.DPR))
 		}
 		if hei > 0 {
-			hei = atLeast1(roundHalfUp(float64(hei) * r.dpr))
+			hei = atLeast1(roundHalfUp(float64(hei) * r.DPR))
 		}
 		if scl > 0 {
-			scl /= r.dpr
+			scl /= r.DPR
 		}
 	}
 
 	// The region of interest: rgn=, else the whole composite.
 	rx, ry, rw, rh := 0.0, 0.0, float64(cw), float64(ch)
-	if r.rgn != nil {
-		rx, ry, rw, rh = float64(r.rgn.x), float64(r.rgn.y), float64(r.rgn.w), float64(r.rgn.h)
+	if r.Rgn != nil {
+		rx, ry, rw, rh = float64(r.Rgn.X), float64(r.Rgn.Y), float64(r.Rgn.W), float64(r.Rgn.H)
 	}
 
 	var sx, sy float64
@@ -65,17 +67,17 @@ func planView(cw, ch int, r *Request) (viewPlan, error) {
 			h = atLeast1(roundHalfUp(rh * sy))
 		}
 	case wid > 0 || hei > 0:
-		sx, sy, w, h = fitScale(rw, rh, wid, hei, r.fit)
+		sx, sy, w, h = fitScale(rw, rh, wid, hei, r.Fit)
 	default:
-		// No size given: the export keeps the full size (SPEC §7, no DefaultPix).
+		// No size given: the export keeps the full size (docs/rendering.md, "Defaults": no DefaultPix).
 		sx, sy = 1, 1
 		w, h = atLeast1(roundHalfUp(rw)), atLeast1(roundHalfUp(rh))
 	}
 
 	// Where the scaled ROI sits in the view: align h,v in -1…1 maps the
 	// slack (positive: padding, negative: crop) from its start to its end.
-	dx := (float64(w) - rw*sx) * (r.align[0] + 1) / 2
-	dy := (float64(h) - rh*sy) * (r.align[1] + 1) / 2
+	dx := (float64(w) - rw*sx) * (r.Align[0] + 1) / 2
+	dy := (float64(h) - rh*sy) * (r.Align[1] + 1) / 2
 	p := viewPlan{
 		sx: sx, sy: sy,
 		cw: atLeast1(roundHalfUp(float64(cw) * sx)),
@@ -97,7 +99,7 @@ const maxCoord = 10_000_000
 // r-is-http-wid.md). The fit page calls xScale the ratio composite/response
 // yet says fit applies "the smaller" of them; here xs is response/composite,
 // so the described results hold: fit never crops, crop never pads.
-func fitScale(rw, rh float64, wid, hei int, fit *fitSpec) (sx, sy float64, w, h int) {
+func fitScale(rw, rh float64, wid, hei int, fit *modifier.FitSpec) (sx, sy float64, w, h int) {
 	xs, ys := float64(wid)/rw, float64(hei)/rh
 	free := func(s float64) (int, int) {
 		w, h := wid, hei
@@ -116,28 +118,28 @@ func fitScale(rw, rh float64, wid, hei int, fit *fitSpec) (sx, sy float64, w, h 
 		if wid == 0 {
 			s = ys
 		}
-		if fit != nil && !fit.upscale {
+		if fit != nil && !fit.Upscale {
 			s = math.Min(s, 1)
 		}
 		w, h = free(s)
-		if fit != nil && (fit.mode == "constrain" || fit.mode == "wrap") {
+		if fit != nil && (fit.Mode == "constrain" || fit.Mode == "wrap") {
 			w, h = atLeast1(roundHalfUp(rw*s)), atLeast1(roundHalfUp(rh*s))
 		}
 		return s, s, w, h
 	}
 	if fit == nil {
 		// wid and hei without fit=: scaled to fit inside, padded (r-is-http-wid.md).
-		// Enlarging is allowed: the 1:1 cap belongs to fit=…,0 (IS-NOTES §3.6).
+		// Enlarging is allowed: the 1:1 cap belongs to fit=…,0 (docs/rendering.md, "Decisions the reference leaves open").
 		s := math.Min(xs, ys)
 		return s, s, wid, hei
 	}
 	cap1 := func(s float64) float64 {
-		if !fit.upscale {
+		if !fit.Upscale {
 			return math.Min(s, 1)
 		}
 		return s
 	}
-	switch fit.mode {
+	switch fit.Mode {
 	case "constrain":
 		s := cap1(math.Min(xs, ys))
 		return s, s, atLeast1(roundHalfUp(rw * s)), atLeast1(roundHalfUp(rh * s))

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 func TestPlanView(t *testing.T) {
@@ -47,7 +49,7 @@ func TestPlanView(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Parse(tc.modifier, nil)
+			r, err := modifier.Parse(tc.modifier, nil)
 			require.NoError(t, err)
 			p, err := planView(200, 100, r)
 			require.NoError(t, err)
@@ -57,7 +59,7 @@ func TestPlanView(t *testing.T) {
 		})
 	}
 	t.Run("absurd enlargement is refused", func(t *testing.T) {
-		r, err := Parse("scl=0.00001", nil)
+		r, err := modifier.Parse("scl=0.00001", nil)
 		require.NoError(t, err)
 		_, err = planView(200, 100, r)
 		require.Error(t, err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 func TestMain(m *testing.M) {
@@ -144,18 +146,18 @@ type result struct {
 }
 
 // renderOK renders src with modifier (macros optional) and decodes the output.
-func renderOK(t testing.TB, src []byte, modifier string, macros ...MacroMap) result {
+func renderOK(t testing.TB, src []byte, mod string, macros ...modifier.MacroMap) result {
 	t.Helper()
-	var ms MacroSource
+	var ms modifier.MacroSource
 	if len(macros) > 0 {
 		ms = macros[0]
 	}
-	req, err := Parse(modifier, ms)
-	require.NoError(t, err, "parse %q", modifier)
+	req, err := modifier.Parse(mod, ms)
+	require.NoError(t, err, "parse %q", mod)
 	out, err := newTestRenderer(t).Render(context.Background(), src, req)
-	require.NoError(t, err, "render %q", modifier)
+	require.NoError(t, err, "render %q", mod)
 	d, err := decode(out.Data)
-	require.NoError(t, err, "decode output of %q", modifier)
+	require.NoError(t, err, "decode output of %q", mod)
 	t.Cleanup(d.Close)
 	require.Equal(t, out.Width, d.Width, "Output.Width")
 	require.Equal(t, out.Height, d.Height, "Output.Height")
@@ -163,12 +165,12 @@ func renderOK(t testing.TB, src []byte, modifier string, macros ...MacroMap) res
 }
 
 // renderErr renders and returns the error (the parse must succeed).
-func renderErr(t testing.TB, src []byte, modifier string) error {
+func renderErr(t testing.TB, src []byte, mod string) error {
 	t.Helper()
-	req, err := Parse(modifier, nil)
-	require.NoError(t, err, "parse %q", modifier)
+	req, err := modifier.Parse(mod, nil)
+	require.NoError(t, err, "parse %q", mod)
 	out, err := newTestRenderer(t).Render(context.Background(), src, req)
-	require.Error(t, err, "render %q gave %v", modifier, out)
+	require.Error(t, err, "render %q gave %v", mod, out)
 	return err
 }
 

@@ -8,7 +8,7 @@ import (
 	"unicode/utf16"
 )
 
-// iccProfile is a registered output profile (SPEC §7: `ipsd admin icc add
+// iccProfile is a registered output profile (docs/rendering.md, "Decisions the reference leaves open": `ipsd admin icc add
 // NAME FILE`, plus the built-in sRGB).
 type iccProfile struct {
 	name      string

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // The identifiers and common names of the reference's two tables of
@@ -97,8 +99,8 @@ func TestGeneratedProfilesMatchShippedOnes(t *testing.T) {
 	reg, err := New(Config{ICCProfileData: map[string][]byte{"GenAdobe": matrixProfile(adobe), "ROMM": romm}})
 	require.NoError(t, err)
 	src := gradientPNG(t, 64, 64)
-	render := func(modifier string) *decoded {
-		req, err := Parse(modifier, nil)
+	render := func(mod string) *decoded {
+		req, err := modifier.Parse(mod, nil)
 		require.NoError(t, err)
 		out, err := reg.Render(context.Background(), src, req)
 		require.NoError(t, err)
@@ -135,7 +137,7 @@ func TestRegisteredProfileReplacesStandardName(t *testing.T) {
 		assert.Equal(t, r.cmyk, p.data, "%s follows the registered profile", name)
 	}
 	assert.NotEqual(t, r.cmyk, reg.profile("CoatedFogra27").data, "other names keep their mapping")
-	req, err := Parse("fmt=tif&icc=Coated%20FOGRA39%20(ISO%2012647-2%3A2004)&iccEmbed=1", nil)
+	req, err := modifier.Parse("fmt=tif&icc=Coated%20FOGRA39%20(ISO%2012647-2%3A2004)&iccEmbed=1", nil)
 	require.NoError(t, err)
 	out, err := reg.Render(context.Background(), quadrantsPNG(t), req)
 	require.NoError(t, err)
@@ -151,7 +153,7 @@ func TestStandardNamesWithoutProfileFiles(t *testing.T) {
 	assert.Nil(t, reg.profile("CoatedFogra39"), "no file: the name stays unknown")
 	assert.NotNil(t, reg.profile("AppleRGB"), "built-in definitions need no file")
 	assert.NotNil(t, reg.profile("sRGB"))
-	req, err := Parse("fmt=tif&icc=CoatedFogra39", nil)
+	req, err := modifier.Parse("fmt=tif&icc=CoatedFogra39", nil)
 	require.NoError(t, err)
 	out, err := reg.Render(context.Background(), quadrantsPNG(t), req)
 	require.NoError(t, err)

@@ -16,6 +16,8 @@ import (
 	"github.com/h2non/bimg"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // bombPNG is a valid PNG header claiming w×h gray pixels, with almost no
@@ -43,7 +45,7 @@ func bombPNG(w, h uint32) []byte {
 }
 
 func TestInputLimit(t *testing.T) {
-	req, err := Parse("wid=100", nil)
+	req, err := modifier.Parse("wid=100", nil)
 	require.NoError(t, err)
 
 	t.Run("decompression bomb, default limit", func(t *testing.T) {
@@ -80,14 +82,14 @@ func TestOutputLimit(t *testing.T) {
 
 	small, err := New(Config{MaxOutputWidth: 100, MaxOutputHeight: 60})
 	require.NoError(t, err)
-	for modifier, ok := range map[string]bool{"wid=100": true, "wid=101": false, "hei=60": false, "wid=100&hei=60": true, "": false} {
-		req, perr := Parse(modifier, nil)
+	for mod, ok := range map[string]bool{"wid=100": true, "wid=101": false, "hei=60": false, "wid=100&hei=60": true, "": false} {
+		req, perr := modifier.Parse(mod, nil)
 		require.NoError(t, perr)
 		_, err := small.Render(context.Background(), src, req)
 		if ok {
-			assert.NoError(t, err, modifier)
+			assert.NoError(t, err, mod)
 		} else {
-			assert.ErrorIs(t, err, ErrOutputTooLarge, modifier)
+			assert.ErrorIs(t, err, ErrOutputTooLarge, mod)
 		}
 	}
 	// Intermediate sizes beyond what libvips addresses are refused too.
@@ -108,7 +110,7 @@ func TestErrorKinds(t *testing.T) {
 
 func TestContext(t *testing.T) {
 	src := quadrantsPNG(t)
-	req, err := Parse("fmt=png", nil)
+	req, err := modifier.Parse("fmt=png", nil)
 	require.NoError(t, err)
 	r := newTestRenderer(t)
 
@@ -119,7 +121,7 @@ func TestContext(t *testing.T) {
 
 	// A render already running is abandoned when the context ends.
 	big := solidPNG(t, 3000, 3000, 10, 20, 30)
-	slow, err := Parse("op_blur=60&op_usmR=5,60,0,0&fmt=png", nil)
+	slow, err := modifier.Parse("op_blur=60&op_usmR=5,60,0,0&fmt=png", nil)
 	require.NoError(t, err)
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -140,7 +142,7 @@ func TestConcurrentRenders(t *testing.T) {
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; i < 12; i++ {
-				req, err := Parse(mods[(g+i)%len(mods)], nil)
+				req, err := modifier.Parse(mods[(g+i)%len(mods)], nil)
 				if err != nil {
 					errs <- err
 					return
@@ -178,11 +180,11 @@ func TestNoMemoryGrowth(t *testing.T) {
 	// The slow kinds (an lcms transform to CMYK, an affine rotation,
 	// colorize's statistics) every 50th render.
 	slow := []string{"fmt=png-alpha&rotate=15", "fmt=tif,cmyk,lzw&iccEmbed=1", "op_colorize=ff8800&op_noise=10&op_hue=20"}
-	parse := func(ms []string) []*Request {
-		out := make([]*Request, len(ms))
+	parse := func(ms []string) []*modifier.Request {
+		out := make([]*modifier.Request, len(ms))
 		for i, m := range ms {
 			var err error
-			out[i], err = Parse(m, nil)
+			out[i], err = modifier.Parse(m, nil)
 			require.NoError(t, err)
 		}
 		return out

@@ -27,7 +27,7 @@ func (j *job) savePDF(x vimg, q int) ([]byte, error) {
 		return nil, failf(ErrInternal, "pdf: unexpected alpha")
 	}
 	cmyk := x.interp() == interpCMYK
-	useJPEG := j.req.compression == "jpeg"
+	useJPEG := j.req.Compression == "jpeg"
 	if cmyk && !useJPEG {
 		useJPEG, q = true, 100
 		j.warn("fmt", "fmt=pdf,cmyk is written with JPEG compression at quality 100: the PDF writer holds lossless images as PNG, which has no CMYK")
@@ -39,7 +39,7 @@ func (j *job) savePDF(x vimg, q int) ([]byte, error) {
 	if useJPEG {
 		imageType = "JPG"
 		sub := "on"
-		if j.req.chroma || q == 100 {
+		if j.req.Chroma || q == 100 {
 			sub = "off"
 		}
 		img, err = j.p.save("jpegsave_buffer", x, oi("Q", q), osv("subsample_mode", sub), ob("optimize_coding", true), ob("strip", true))

@@ -11,12 +11,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // job renders one asset. Every step adds libvips operations to one lazy
 // image graph; pixels are decoded once, when the encoder pulls them.
 //
-// Order (IS-NOTES §2, with the reference pages as authority):
+// Order (docs/rendering.md, "Order", with the reference pages as authority):
 // layer 0: crop → size/scale → opac → color → rotate → extend → bgColor;
 // composite (layer=comp): flip (after extend, r-flip.md) → op_blur →
 // op_brightness/op_contrast → op_colorize → op_saturation/op_hue →
@@ -25,8 +27,8 @@ import (
 // colour (fmt pixel type or icc=), metadata, encode.
 type job struct {
 	r   *Renderer
-	req *Request
-	fi  *formatInfo
+	req *modifier.Request
+	fi  *modifier.FormatInfo
 	p   *pipe
 
 	gray      bool // working space is B_W (gray source), else sRGB
@@ -39,17 +41,17 @@ type job struct {
 	logicW, logicH int
 
 	viewScale float64 // min(sx, sy) of the view transform, for op_usm
-	warnings  []Warning
+	warnings  []modifier.Warning
 }
 
 func (j *job) warn(cmd, msg string) {
-	j.warnings = append(j.warnings, Warning{Command: cmd, Message: msg})
+	j.warnings = append(j.warnings, modifier.Warning{Command: cmd, Message: msg})
 }
 
 func (j *job) run(ctx context.Context, src []byte) (*Output, error) {
 	req := j.req
-	j.keepAlpha = j.fi.alpha || req.reqMask
-	j.kernel = map[string]string{"bilin": "linear", "bicub": "cubic", "sharp2": "lanczos3", "bisharp": "cubic", "": "lanczos3"}[req.resMode]
+	j.keepAlpha = j.fi.Alpha || req.ReqMask
+	j.kernel = map[string]string{"bilin": "linear", "bicub": "cubic", "sharp2": "lanczos3", "bisharp": "cubic", "": "lanczos3"}[req.ResMode]
 
 	var err error
 	if isPostScript(src) {
@@ -65,9 +67,9 @@ func (j *job) run(ctx context.Context, src []byte) (*Output, error) {
 		return nil, err
 	}
 	steps := []func(vimg) (vimg, error){
-		j.crop, j.layerScale, j.opac, j.fill(req.color), j.rotate, j.extend, j.fill(req.bgColor),
+		j.crop, j.layerScale, j.opac, j.fill(req.Color), j.rotate, j.extend, j.fill(req.BgColor),
 		j.flip, j.blur, j.brightnessContrast, j.colorize, j.saturationHue, j.colorBalance,
-		j.invert, j.noise, j.view, j.rect, j.sharpen, j.unsharp(req.usm, true), j.unsharp(req.usmR, false),
+		j.invert, j.noise, j.view, j.rect, j.sharpen, j.unsharp(req.USM, true), j.unsharp(req.USMR, false),
 		j.alpha, j.outputColour, j.metadata,
 	}
 	for _, step := range steps {
@@ -83,7 +85,7 @@ func (j *job) run(ctx context.Context, src []byte) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Output{Data: data, Ext: j.fi.ext, MIME: j.fi.mime, Width: x.width(), Height: x.height()}, nil
+	return &Output{Data: data, Ext: j.fi.Ext, MIME: j.fi.MIME, Width: x.width(), Height: x.height()}, nil
 }
 
 // --- load and colour normalisation ---
@@ -152,7 +154,7 @@ func (j *job) load(src []byte) (vimg, error) {
 // (op_colorize's statistics, jpegSize=) copy the image to memory first,
 // which reads it once, in order.
 func (j *job) streamable(orient int) bool {
-	return orient <= 1 && j.req.rotate == 0 && j.req.flip == ""
+	return orient <= 1 && j.req.Rotate == 0 && j.req.Flip == ""
 }
 
 // loadShrink picks a JPEG/WebP shrink-on-load factor when the request is a
@@ -166,14 +168,14 @@ func (j *job) loadShrink(loader string, w, h, orient int) int {
 	if loader != "jpegload_buffer" && loader != "webpload_buffer" {
 		return 1
 	}
-	if req.crop != nil || req.hasSize || req.scale > 0 || req.rgn != nil || req.extend != nil ||
-		req.blur > 0 || req.noise != nil || math.Mod(req.rotate, 90) != 0 || req.reqMask {
+	if req.Crop != nil || req.HasSize || req.Scale > 0 || req.Rgn != nil || req.Extend != nil ||
+		req.Blur > 0 || req.Noise != nil || math.Mod(req.Rotate, 90) != 0 || req.ReqMask {
 		return 1
 	}
 	if orient >= 5 {
 		w, h = h, w
 	}
-	if q := math.Mod(math.Abs(req.rotate), 180); q == 90 {
+	if q := math.Mod(math.Abs(req.Rotate), 180); q == 90 {
 		w, h = h, w
 	}
 	plan, err := planView(w, h, req)
@@ -391,7 +393,7 @@ func (j *job) resizeTo(x vimg, w, h int) (vimg, error) {
 			return vimg{}, internal("embed", err)
 		}
 	}
-	if j.req.resMode == "bisharp" && (hs < 1 || vs < 1) {
+	if j.req.ResMode == "bisharp" && (hs < 1 || vs < 1) {
 		// Photoshop's "bicubic sharper": bicubic, then a light sharpen.
 		return j.convSharpen(y)
 	}
@@ -430,8 +432,8 @@ func (j *job) place(x vimg, ox, oy, w, h int) (vimg, error) {
 // bgcWorking is bgc in the working space.
 func (j *job) bgcWorking() []float64 {
 	c := defaultBgc
-	if j.req.bgc != nil {
-		c = *j.req.bgc
+	if j.req.Bgc != nil {
+		c = *j.req.Bgc
 	}
 	if j.gray {
 		return []float64{c.Gray()}
@@ -443,13 +445,13 @@ func (j *job) bgcWorking() []float64 {
 // --- layer 0 ---
 
 func (j *job) crop(x vimg) (vimg, error) {
-	c := j.req.crop
+	c := j.req.Crop
 	if c == nil {
 		return x, nil
 	}
 	W, H := float64(x.width()), float64(x.height())
-	v := c.v
-	if c.norm {
+	v := c.V
+	if c.Norm {
 		v = [4]float64{v[0] * W, v[1] * H, v[2] * W, v[3] * H}
 	}
 	x0, y0 := roundHalfUp(v[0]), roundHalfUp(v[1])
@@ -483,18 +485,18 @@ func (j *job) layerScale(x vimg) (vimg, error) {
 	W, H := float64(x.width()), float64(x.height())
 	s := 1.0
 	switch {
-	case req.hasSize && (req.size[0] > 0 || req.size[1] > 0):
+	case req.HasSize && (req.Size[0] > 0 || req.Size[1] > 0):
 		s = math.Inf(1)
-		if req.size[0] > 0 {
-			s = float64(req.size[0]) / W
+		if req.Size[0] > 0 {
+			s = float64(req.Size[0]) / W
 		}
-		if req.size[1] > 0 {
-			s = math.Min(s, float64(req.size[1])/H)
+		if req.Size[1] > 0 {
+			s = math.Min(s, float64(req.Size[1])/H)
 		}
 		// "scaled to be no larger than size=": a constraint, not a target.
 		s = math.Min(s, 1)
-	case !req.hasSize && req.scale > 0:
-		s = req.scale
+	case !req.HasSize && req.Scale > 0:
+		s = req.Scale
 	}
 	if s == 1 {
 		return x, nil
@@ -509,10 +511,10 @@ func (j *job) layerScale(x vimg) (vimg, error) {
 // opac scales the layer's alpha by opacity×fillOpacity (r-opac.md); it
 // runs before the color=/bgColor= fills, which it never changes.
 func (j *job) opac(x vimg) (vimg, error) {
-	if !j.req.hasOpac {
+	if !j.req.HasOpac {
 		return x, nil
 	}
-	k := float64(j.req.opac[0]) * float64(j.req.opac[1]) / 1e4
+	k := float64(j.req.Opac[0]) * float64(j.req.Opac[1]) / 1e4
 	if k == 1 {
 		return x, nil
 	}
@@ -534,7 +536,7 @@ func (j *job) opac(x vimg) (vimg, error) {
 
 // fill puts the layer over a colour (color= before rotate, bgColor= after
 // extend): transparent and semi-opaque areas take the colour.
-func (j *job) fill(c *colorValue) func(vimg) (vimg, error) {
+func (j *job) fill(c *modifier.ColorValue) func(vimg) (vimg, error) {
 	return func(x vimg) (vimg, error) {
 		if c == nil || !x.hasAlpha() || c.A == 0 {
 			return x, nil
@@ -570,7 +572,7 @@ func (j *job) fill(c *colorValue) func(vimg) (vimg, error) {
 }
 
 // colourWorking converts a colour value to the working space, naively.
-func (j *job) colourWorking(c colorValue) []float64 {
+func (j *job) colourWorking(c modifier.ColorValue) []float64 {
 	if j.gray {
 		return []float64{c.Gray()}
 	}
@@ -579,7 +581,7 @@ func (j *job) colourWorking(c colorValue) []float64 {
 }
 
 func (j *job) rotate(x vimg) (vimg, error) {
-	a := math.Mod(j.req.rotate, 360)
+	a := math.Mod(j.req.Rotate, 360)
 	if a < 0 {
 		a += 360
 	}
@@ -600,7 +602,7 @@ func (j *job) rotate(x vimg) (vimg, error) {
 		return vimg{}, err
 	}
 	interp := "bicubic"
-	if j.req.resMode == "bilin" {
+	if j.req.ResMode == "bilin" {
 		interp = "bilinear"
 	}
 	return j.premultiplied(x, func(x vimg) (vimg, error) {
@@ -614,13 +616,13 @@ func (j *job) rotate(x vimg) (vimg, error) {
 }
 
 func (j *job) extend(x vimg) (vimg, error) {
-	e := j.req.extend
+	e := j.req.Extend
 	if e == nil {
 		return x, nil
 	}
 	W, H := x.width(), x.height()
-	v := e.v
-	if e.norm {
+	v := e.V
+	if e.Norm {
 		v = [4]float64{v[0] * float64(W), v[1] * float64(H), v[2] * float64(W), v[3] * float64(H)}
 	}
 	l, t, r, b := roundHalfUp(v[0]), roundHalfUp(v[1]), roundHalfUp(v[2]), roundHalfUp(v[3])
@@ -651,7 +653,7 @@ func (j *job) extend(x vimg) (vimg, error) {
 func (j *job) flip(x vimg) (vimg, error) {
 	var y vimg
 	var err error
-	switch j.req.flip {
+	switch j.req.Flip {
 	case "lr":
 		y, err = j.p.op("flip", x, osv("direction", "horizontal"))
 	case "ud":
@@ -669,11 +671,11 @@ func (j *job) flip(x vimg) (vimg, error) {
 
 // blur: σ = radius (Photoshop's convention; IS documents no kernel).
 func (j *job) blur(x vimg) (vimg, error) {
-	if j.req.blur <= 0 {
+	if j.req.Blur <= 0 {
 		return x, nil
 	}
 	return j.premultiplied(x, func(x vimg) (vimg, error) {
-		y, err := j.p.op("gaussblur", x, of("sigma", j.req.blur))
+		y, err := j.p.op("gaussblur", x, of("sigma", j.req.Blur))
 		if err != nil {
 			return vimg{}, internal("op_blur", err)
 		}
@@ -684,7 +686,7 @@ func (j *job) blur(x vimg) (vimg, error) {
 // brightnessContrast: out = a·(in + 2.55·brightness) + 127.5·(1 − a), with
 // a = (100 + contrast)/100, on the colour bands (formulas not documented).
 func (j *job) brightnessContrast(x vimg) (vimg, error) {
-	br, ct := j.req.brightness, j.req.contrast
+	br, ct := j.req.Brightness, j.req.Contrast
 	if br == 0 && ct == 0 {
 		return x, nil
 	}
@@ -704,13 +706,13 @@ func (j *job) brightnessContrast(x vimg) (vimg, error) {
 // norm moves the median luminance to 50 %; contrast > 0 stretches the
 // 1st–99th percentile range to contrast % of the full range (r-op-colorize.md).
 func (j *job) colorize(x vimg) (vimg, error) {
-	cz := j.req.colorize
+	cz := j.req.Colorize
 	if cz == nil {
 		return x, nil
 	}
 	p := j.p
 	var err error
-	if cz.norm {
+	if cz.Norm {
 		// The statistics need pixels: materialise the composite once so
 		// that the source is still decoded only once. scale= can make the
 		// composite far larger than the source: bound what is held.
@@ -737,7 +739,7 @@ func (j *job) colorize(x vimg) (vimg, error) {
 			return vimg{}, internal("op_colorize", err)
 		}
 	}
-	if cz.norm {
+	if cz.Norm {
 		l8, err := j.uchar(lum)
 		if err != nil {
 			return vimg{}, err
@@ -747,14 +749,14 @@ func (j *job) colorize(x vimg) (vimg, error) {
 			return vimg{}, internal("op_colorize", err)
 		}
 		a, b := 1.0, 128-float64(median)
-		if cz.contrast > 0 {
+		if cz.Contrast > 0 {
 			lo, err1 := percent(l8, 1)
 			hi, err2 := percent(l8, 99)
 			if err1 != nil || err2 != nil {
 				return vimg{}, internal("op_colorize", fmt.Errorf("percentiles"))
 			}
 			if hi > lo {
-				a = cz.contrast / 100 * 255 / float64(hi-lo)
+				a = cz.Contrast / 100 * 255 / float64(hi-lo)
 				b = 128 - a*float64(median)
 			}
 		}
@@ -762,7 +764,7 @@ func (j *job) colorize(x vimg) (vimg, error) {
 			return vimg{}, internal("op_colorize", err)
 		}
 	}
-	col := cz.color.RGB()
+	col := cz.Color.RGB()
 	aLo, aHi, bHi := make([]float64, 3), make([]float64, 3), make([]float64, 3)
 	for i, v := range col {
 		aLo[i] = v / 128
@@ -797,7 +799,7 @@ func (j *job) colorize(x vimg) (vimg, error) {
 
 // saturationHue works in LCh: chroma × (1 + saturation/100), hue + degrees.
 func (j *job) saturationHue(x vimg) (vimg, error) {
-	sat, hue := j.req.saturation, j.req.hue
+	sat, hue := j.req.Saturation, j.req.Hue
 	if (sat == 0 && hue == 0) || j.gray {
 		return x, nil // gray has neither chroma nor hue
 	}
@@ -818,7 +820,7 @@ func (j *job) saturationHue(x vimg) (vimg, error) {
 }
 
 func (j *job) colorBalance(x vimg) (vimg, error) {
-	cb := j.req.colorbalance
+	cb := j.req.ColorBalance
 	if cb == [3]int{} {
 		return x, nil
 	}
@@ -837,7 +839,7 @@ func (j *job) colorBalance(x vimg) (vimg, error) {
 }
 
 func (j *job) invert(x vimg) (vimg, error) {
-	if !j.req.invert {
+	if !j.req.Invert {
 		return x, nil
 	}
 	return j.onColour(x, func(c vimg) (vimg, error) {
@@ -853,20 +855,20 @@ func (j *job) invert(x vimg) (vimg, error) {
 // ±1.275·amount levels, or gaussian with σ of half that (not calibrated).
 // The noise is seeded the same way on every render, so exports repeat.
 func (j *job) noise(x vimg) (vimg, error) {
-	nz := j.req.noise
-	if nz == nil || nz.amount == 0 {
+	nz := j.req.Noise
+	if nz == nil || nz.Amount == 0 {
 		return x, nil
 	}
-	half := 1.275 * float64(nz.amount)
+	half := 1.275 * float64(nz.Amount)
 	return j.onColour(x, func(c vimg) (vimg, error) {
 		bands := c.bands()
 		nb := bands
-		if nz.mono {
+		if nz.Mono {
 			nb = 1
 		}
 		var n vimg
 		var err error
-		if nz.gaussian {
+		if nz.Gaussian {
 			for b := 0; b < nb; b++ {
 				g, err := j.p.create("gaussnoise", oi("width", c.width()), oi("height", c.height()),
 					of("sigma", half/2), of("mean", 0), oi("seed", 7+b))
@@ -941,14 +943,14 @@ func (j *job) view(x vimg) (vimg, error) {
 // rect cuts the final reply rectangle out of the view, optionally rescaled;
 // outside the view it is padded like the view (r-rect.md).
 func (j *job) rect(x vimg) (vimg, error) {
-	rc := j.req.rect
+	rc := j.req.Rect
 	if rc == nil {
 		return x, nil
 	}
 	var err error
-	if rc.scale > 0 && rc.scale != 1 {
-		w := atLeast1(roundHalfUp(float64(x.width()) * rc.scale))
-		h := atLeast1(roundHalfUp(float64(x.height()) * rc.scale))
+	if rc.Scale > 0 && rc.Scale != 1 {
+		w := atLeast1(roundHalfUp(float64(x.width()) * rc.Scale))
+		h := atLeast1(roundHalfUp(float64(x.height()) * rc.Scale))
 		if w > maxCoord || h > maxCoord {
 			return vimg{}, failf(ErrOutputTooLarge, "rect= scales the view to %d×%d", w, h)
 		}
@@ -956,11 +958,11 @@ func (j *job) rect(x vimg) (vimg, error) {
 			return vimg{}, err
 		}
 	}
-	return j.place(x, -rc.x, -rc.y, rc.w, rc.h)
+	return j.place(x, -rc.X, -rc.Y, rc.W, rc.H)
 }
 
 func (j *job) sharpen(x vimg) (vimg, error) {
-	if !j.req.sharpen {
+	if !j.req.Sharpen {
 		return x, nil
 	}
 	return j.convSharpen(x)
@@ -982,12 +984,12 @@ func (j *job) convSharpen(x vimg) (vimg, error) {
 
 // unsharp applies op_usm (radius scaled by the view scale: "scaled down when
 // processing a downsampled image") or op_usmR (radius as given).
-func (j *job) unsharp(u *usmSpec, scaled bool) func(vimg) (vimg, error) {
+func (j *job) unsharp(u *modifier.USMSpec, scaled bool) func(vimg) (vimg, error) {
 	return func(x vimg) (vimg, error) {
-		if u == nil || u.amount == 0 || u.radius == 0 {
+		if u == nil || u.Amount == 0 || u.Radius == 0 {
 			return x, nil
 		}
-		sigma := u.radius
+		sigma := u.Radius
 		if scaled && j.viewScale > 0 && j.viewScale < 1 {
 			sigma *= j.viewScale
 		}
@@ -998,7 +1000,7 @@ func (j *job) unsharp(u *usmSpec, scaled bool) func(vimg) (vimg, error) {
 		if err != nil {
 			return vimg{}, err
 		}
-		if c, err = j.usmBands(c, sigma, u, u.mono && c.bands() >= 3); err != nil {
+		if c, err = j.usmBands(c, sigma, u, u.Mono && c.bands() >= 3); err != nil {
 			return vimg{}, err
 		}
 		if a.c != nil {
@@ -1012,7 +1014,7 @@ func (j *job) unsharp(u *usmSpec, scaled bool) func(vimg) (vimg, error) {
 
 // usmBands: out = in + amount·(in − blur) where |in − blur| > threshold; on
 // the luminance only (added equally to every band) when mono.
-func (j *job) usmBands(x vimg, sigma float64, u *usmSpec, mono bool) (vimg, error) {
+func (j *job) usmBands(x vimg, sigma float64, u *modifier.USMSpec, mono bool) (vimg, error) {
 	p := j.p
 	src := x
 	if mono {
@@ -1032,22 +1034,22 @@ func (j *job) usmBands(x vimg, sigma float64, u *usmSpec, mono bool) (vimg, erro
 	if err != nil {
 		return vimg{}, internal("op_usm", err)
 	}
-	if u.threshold > 0 {
+	if u.Threshold > 0 {
 		ad, err := p.op("abs", d)
 		if err != nil {
 			return vimg{}, internal("op_usm", err)
 		}
-		mask, err := p.op("relational_const", ad, osv("relational", "more"), oa("c", []float64{float64(u.threshold)}))
+		mask, err := p.op("relational_const", ad, osv("relational", "more"), oa("c", []float64{float64(u.Threshold)}))
 		if err != nil {
 			return vimg{}, internal("op_usm", err)
 		}
 		if d, err = p.op2("multiply", "left", d, "right", mask); err != nil {
 			return vimg{}, internal("op_usm", err)
 		}
-		if d, err = p.op("linear", d, oa("a", []float64{u.amount / 255}), oa("b", []float64{0})); err != nil {
+		if d, err = p.op("linear", d, oa("a", []float64{u.Amount / 255}), oa("b", []float64{0})); err != nil {
 			return vimg{}, internal("op_usm", err)
 		}
-	} else if d, err = p.op("linear", d, oa("a", []float64{u.amount}), oa("b", []float64{0})); err != nil {
+	} else if d, err = p.op("linear", d, oa("a", []float64{u.Amount}), oa("b", []float64{0})); err != nil {
 		return vimg{}, internal("op_usm", err)
 	}
 	out, err := p.op2("add", "left", x, "right", d)
@@ -1079,7 +1081,7 @@ func (j *job) alpha(x vimg) (vimg, error) {
 	p := j.p
 	var err error
 	switch {
-	case j.req.reqMask:
+	case j.req.ReqMask:
 		var a vimg
 		if x.hasAlpha() {
 			if a, err = p.op("extract_band", x, oi("band", x.bands()-1)); err != nil {
@@ -1098,11 +1100,11 @@ func (j *job) alpha(x vimg) (vimg, error) {
 			return vimg{}, internal("req=mask", err)
 		}
 		j.gray = true
-		if j.fi.alpha {
+		if j.fi.Alpha {
 			return j.addAlpha(a)
 		}
 		return a, nil
-	case j.fi.alpha:
+	case j.fi.Alpha:
 		return j.addAlpha(x)
 	case x.hasAlpha():
 		y, err := p.op("flatten", x, oa("background", j.bgcWorking()))
@@ -1119,28 +1121,28 @@ func (j *job) alpha(x vimg) (vimg, error) {
 // default profiles (sRGB, libvips' built-in CMYK).
 func (j *job) outputColour(x vimg) (vimg, error) {
 	req, p := j.req, j.p
-	pt := req.outPixelType()
+	pt := req.OutPixelType()
 	var prof *iccProfile
-	if req.icc != nil {
-		prof = j.r.profile(req.icc.name)
+	if req.ICC != nil {
+		prof = j.r.profile(req.ICC.Name)
 		if prof == nil {
-			j.warn("icc", fmt.Sprintf("unknown ICC profile %q; converted to the default %s profile", req.icc.name, pt))
+			j.warn("icc", fmt.Sprintf("unknown ICC profile %q; converted to the default %s profile", req.ICC.Name, pt))
 		}
 	}
 	intent, bpc := "perceptual", true
-	if req.icc != nil {
-		if req.icc.intent != "" {
-			intent = req.icc.intent
+	if req.ICC != nil {
+		if req.ICC.Intent != "" {
+			intent = req.ICC.Intent
 		}
-		if req.icc.bpc != nil {
-			bpc = *req.icc.bpc
+		if req.ICC.BPC != nil {
+			bpc = *req.ICC.BPC
 		}
 	}
 	var err error
 	if prof != nil {
 		pt = prof.pixelType
-		if !j.fi.allowsPixelType(pt) {
-			return vimg{}, failf(ErrUnrenderable, "icc=%s is a %s profile; fmt=%s cannot be %s", req.icc.name, pt, j.fi.name, pt)
+		if !j.fi.AllowsPixelType(pt) {
+			return vimg{}, failf(ErrUnrenderable, "icc=%s is a %s profile; fmt=%s cannot be %s", req.ICC.Name, pt, j.fi.Name, pt)
 		}
 		if prof.builtin == "srgb" {
 			if !j.gray {
@@ -1154,7 +1156,7 @@ func (j *job) outputColour(x vimg) (vimg, error) {
 		y, err := p.op("icc_transform", x, osv("output_profile", prof.path), osv("input_profile", "srgb"),
 			ob("embedded", false), osv("intent", intent), ob("black_point_compensation", bpc), oi("depth", 8))
 		if err != nil {
-			return vimg{}, internal("icc="+req.icc.name, err)
+			return vimg{}, internal("icc="+req.ICC.Name, err)
 		}
 		j.gray = pt == "gray"
 		return y, nil
@@ -1189,10 +1191,10 @@ func (j *job) outputColour(x vimg) (vimg, error) {
 func (j *job) metadata(x vimg) (vimg, error) {
 	req := j.req
 	var profile []byte
-	if req.iccEmbed && j.fi.embedICC {
+	if req.ICCEmbed && j.fi.EmbedICC {
 		switch {
-		case req.icc != nil && j.r.profile(req.icc.name) != nil:
-			profile = j.r.profile(req.icc.name).data
+		case req.ICC != nil && j.r.profile(req.ICC.Name) != nil:
+			profile = j.r.profile(req.ICC.Name).data
 		case x.interp() == interpCMYK:
 			profile = j.r.cmyk
 		case !j.gray:
@@ -1201,7 +1203,7 @@ func (j *job) metadata(x vimg) (vimg, error) {
 		// Gray output with no icc=: no profile is available, so iccEmbed is
 		// "ignored if no profile is available for embedding".
 	}
-	y, err := j.p.stripMeta(x, false, req.xmpEmbed && j.fi.embedXMP)
+	y, err := j.p.stripMeta(x, false, req.XMPEmbed && j.fi.EmbedXMP)
 	if err != nil {
 		return vimg{}, internal("metadata", err)
 	}
@@ -1210,8 +1212,8 @@ func (j *job) metadata(x vimg) (vimg, error) {
 			return vimg{}, internal("metadata", err)
 		}
 	}
-	if req.printRes > 0 {
-		res := req.printRes / 25.4 // libvips keeps pixels per millimetre
+	if req.PrintRes > 0 {
+		res := req.PrintRes / 25.4 // libvips keeps pixels per millimetre
 		if y, err = j.p.op("copy", y, of("xres", res), of("yres", res)); err != nil {
 			return vimg{}, internal("printRes", err)
 		}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // TestPresets renders the modifier strings that real integrations and the
@@ -12,7 +14,7 @@ import (
 func TestPresets(t *testing.T) {
 	photo := quadrantsJPEG(t, 1200, 600)
 	transparent := alphaPNG(t)
-	macros := MacroMap{
+	macros := modifier.MacroMap{
 		// The saveImageFormat example (its qlt=750 typo mended) and the
 		// Scene7 FAQ default preset.
 		"thumb":   "wid=400&hei=400&fmt=jpeg&qlt=75,0&op_sharpen=0&resMode=bicub&op_usm=0.0,0.0,0,0&iccEmbed=0",
@@ -45,7 +47,7 @@ func TestPresets(t *testing.T) {
 			[]px{{10, 100, []float64{255, 0, 0, 255}}, {250, 100, []float64{anyV, anyV, anyV, 0}}, {150, 20, []float64{anyV, anyV, anyV, 0}}}},
 		// ExportJob conversions: is_modifier & $macro$.
 		{"the ExportJob example: is_modifier png + $test$ tif", "&fmt=png&$test$", photo, "tiffload", 1200, 600, 3, nil},
-		// The macro comes last, so its wid/hei replace is_modifier's (SPEC §2).
+		// The macro comes last, so its wid/hei replace is_modifier's (docs/exports.md, "Conversion").
 		{"is_modifier size + macro: the macro wins", "wid=100&op_invert=1&$thumb$", photo, "jpegload", 400, 400, 3,
 			[]px{{40, 150, []float64{0, 255, 255}}}},
 		{"fmt page: gray preview", "fmt=jpeg,gray&qlt=60&wid=200", photo, "jpegload", 200, 100, 1, nil},

@@ -1,10 +1,10 @@
 // Package render converts images as Adobe Scene7 Image Serving does for an
-// export (fmt=convert): it parses IS modifier strings with their macros and
-// variables (Parse) and renders them with libvips (Renderer.Render).
+// export (fmt=convert): it renders a parsed modifier.Request with libvips
+// (Renderer.Render), one small step after another. Parsing the modifier
+// language (commands, macros, variables) is package modifier's; this
+// package is its only cgo part.
 //
 // It knows images and modifier strings only, nothing of SOAP or jobs.
-// COMMANDS.md lists every IS command as rendered, accepted with a warning,
-// or rejected.
 //
 // libvips is initialised once per process by github.com/h2non/bimg's package
 // init (vips_init). New then applies the process-wide libvips settings this
@@ -22,9 +22,11 @@ import (
 	"time"
 
 	"github.com/h2non/bimg"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
-// Defaults pinned by SPEC §7 ("Rendering defaults").
+// Defaults: docs/rendering.md, "Defaults".
 const (
 	DefaultMaxInputPixels  = 100_000_000
 	DefaultMaxOutputWidth  = 16384
@@ -34,7 +36,7 @@ const (
 )
 
 // defaultBgc is attribute::BkgColor in Adobe's server template: white.
-var defaultBgc = colorValue{Kind: colorRGB, V: [4]float64{255, 255, 255}, A: 255}
+var defaultBgc = modifier.ColorValue{Kind: modifier.ColorRGB, V: [4]float64{255, 255, 255}, A: 255}
 
 // Config configures a Renderer. The zero value is usable.
 type Config struct {
@@ -75,7 +77,7 @@ type Config struct {
 	Concurrency int
 	// MallocArenaMax caps glibc malloc arenas (process-wide mallopt), since
 	// RSS growth under libvips load is mostly arena fragmentation
-	// (SPEC §6). 0 means 2; a negative value leaves glibc's default.
+	// (docs/rendering.md, "Measured on this machine"). 0 means 2; a negative value leaves glibc's default.
 	MallocArenaMax int
 
 	// Logger receives debug logs of each render; nil discards them.
@@ -161,14 +163,14 @@ type Output struct {
 	Width, Height int
 	// Warnings are the request's parse warnings plus those of this render
 	// (an unknown icc= profile, an approximated palette …).
-	Warnings []Warning
+	Warnings []modifier.Warning
 }
 
 // Error kinds: test with errors.Is.
 var (
 	// ErrUnsupportedSource: the asset is not an image libvips can read
 	// (video, fonts, archives) or cannot be decoded. The export keeps the
-	// original with a warning (SPEC §7).
+	// original with a warning (docs/exports.md, "Conversion").
 	ErrUnsupportedSource = errors.New("source cannot be converted")
 	// ErrCorruptSource: the source is in a format libvips reads, but it
 	// is truncated or corrupt. The asset fails.
@@ -233,16 +235,16 @@ func internal(step string, err error) error {
 
 // Render converts src as req says: one decode and one encode (jpegSize=
 // excepted, which re-encodes the finished image until it fits).
-func (r *Renderer) Render(ctx context.Context, src []byte, req *Request) (*Output, error) {
+func (r *Renderer) Render(ctx context.Context, src []byte, req *modifier.Request) (*Output, error) {
 	if req == nil {
 		return nil, errors.New("render: nil request")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	fi := req.fmtInfo()
-	if !fi.written {
-		return nil, failf(ErrUnsupportedFormat, "fmt=%s is not written by this server", fi.name)
+	fi := req.FormatInfo()
+	if !fi.Written {
+		return nil, failf(ErrUnsupportedFormat, "fmt=%s is not written by this server", fi.Name)
 	}
 
 	// All libvips calls of one render run on one OS thread, so that its
@@ -265,9 +267,9 @@ func (r *Renderer) Render(ctx context.Context, src []byte, req *Request) (*Outpu
 		}
 		return nil, err
 	}
-	out.Warnings = append(append([]Warning{}, req.Warnings...), j.warnings...)
+	out.Warnings = append(append([]modifier.Warning{}, req.Warnings...), j.warnings...)
 	if debug {
-		r.log.Debug("rendered", "modifier", req.Canonical(), "format", fi.name,
+		r.log.Debug("rendered", "modifier", req.Canonical(), "format", fi.Name,
 			"width", out.Width, "height", out.Height, "bytes", len(out.Data))
 	}
 	return out, nil

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 func encodeOK(t testing.TB, raw rawImage, saver string, opts ...string) []byte {
@@ -168,7 +170,7 @@ func TestSources(t *testing.T) {
 		mp4 := append([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"), make([]byte, 64)...)
 		zip := append([]byte("PK\x03\x04"), make([]byte, 64)...)
 		for name, src := range map[string][]byte{"video": mp4, "text": []byte("hello, world\n"), "zip": zip, "empty": nil} {
-			req, _ := Parse("fmt=png", nil)
+			req, _ := modifier.Parse("fmt=png", nil)
 			_, err := newTestRenderer(t).Render(context.Background(), src, req)
 			assert.ErrorIs(t, err, ErrUnsupportedSource, name)
 			assert.False(t, IsLimit(err))
@@ -176,7 +178,7 @@ func TestSources(t *testing.T) {
 	})
 	t.Run("truncated jpeg", func(t *testing.T) {
 		full := quadrantsJPEG(t, 400, 200)
-		req, _ := Parse("fmt=png", nil)
+		req, _ := modifier.Parse("fmt=png", nil)
 		_, err := newTestRenderer(t).Render(context.Background(), full[:len(full)/2], req)
 		if err != nil {
 			assert.True(t, errorsIsAny(err, ErrUnsupportedSource, ErrInternal), "%v", err)
@@ -246,7 +248,7 @@ func TestShrinkOnLoadFactor(t *testing.T) {
 		{"jpegload_buffer", "wid=200&op_usm=1,1,0,0&fmt=webp", 8},
 	}
 	for _, tc := range tests {
-		req, err := Parse(tc.modifier, nil)
+		req, err := modifier.Parse(tc.modifier, nil)
 		require.NoError(t, err)
 		j := &job{req: req}
 		assert.Equal(t, tc.want, j.loadShrink(tc.loader, 3200, 1600, 1), "%s %s", tc.loader, tc.modifier)
@@ -348,8 +350,8 @@ func TestICC(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, r.cmyk, 0o600))
 	reg, err := New(Config{ICCProfiles: map[string]string{"WebCoated": path}})
 	require.NoError(t, err)
-	renderWith := func(t *testing.T, modifier string) (*Output, error) {
-		req, err := Parse(modifier, nil)
+	renderWith := func(t *testing.T, mod string) (*Output, error) {
+		req, err := modifier.Parse(mod, nil)
 		require.NoError(t, err)
 		return reg.Render(context.Background(), src, req)
 	}

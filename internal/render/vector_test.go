@@ -12,6 +12,8 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ipsexport/ipsd/internal/modifier"
 )
 
 // testPDF writes a PDF of pages w×h points, page i filled with colours[i]
@@ -175,10 +177,10 @@ func TestScanDSC(t *testing.T) {
 	assert.False(t, d.bound, "an empty box is ignored")
 }
 
-func mustParse(t testing.TB, modifier string) *Request {
+func mustParse(t testing.TB, mod string) *modifier.Request {
 	t.Helper()
-	req, err := Parse(modifier, nil)
-	require.NoError(t, err, modifier)
+	req, err := modifier.Parse(mod, nil)
+	require.NoError(t, err, mod)
 	return req
 }
 

@@ -81,7 +81,7 @@ func New(cfg Config) http.Handler {
 		soapH.ServeHTTP(w, r)
 	}))
 	mux.Handle("/scene7/api/IpsApiService", &bareH)
-	// .NET clients omit /webservice/ (CLIENTS.md §1.4): serve both.
+	// .NET clients omit /webservice/ (docs/clients.md, "WSDL paths"): serve both.
 	mux.HandleFunc("GET /scene7/webservice/{file}", func(w http.ResponseWriter, r *http.Request) {
 		docs.serve(w, r, r.PathValue("file"))
 	})

@@ -181,7 +181,10 @@ func (s *Service) getAssets(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	handles := handleItems(p.AssetHandleArray)
+	handles, err := s.handleList("assetHandleArray", p.AssetHandleArray)
+	if err != nil {
+		return nil, err
+	}
 	found, err := s.store.AssetsByHandles(ctx, co.Handle, handles)
 	if err != nil {
 		return nil, fmt.Errorf("getAssets: %w", err)
@@ -198,11 +201,18 @@ func (s *Service) getAssetsByName(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := stringItems(p.NameArray)
+	names, err := s.stringList("nameArray", p.NameArray)
+	if err != nil {
+		return nil, err
+	}
+	types, err := s.stringList("assetTypeArray", p.AssetTypeArray)
+	if err != nil {
+		return nil, err
+	}
 	if len(names) == 0 {
 		return &ipsapi.GetAssetsByNameReturn{AssetArray: &ipsapi.AssetArray{}}, nil
 	}
-	found, err := s.store.AssetsByNames(ctx, co.Handle, names, stringItems(p.AssetTypeArray))
+	found, err := s.store.AssetsByNames(ctx, co.Handle, names, types)
 	if err != nil {
 		return nil, fmt.Errorf("getAssetsByName: %w", err)
 	}
@@ -221,13 +231,19 @@ func (s *Service) searchAssets(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := store.AssetQuery{
-		CompanyHandle:     co.Handle,
-		IncludeSubfolders: true,
-		Types:             stringItems(p.AssetTypeArray),
-		ExcludeTypes:      stringItems(p.ExcludeAssetTypeArray),
-		SubTypes:          stringItems(p.AssetSubTypeArray),
-		Limit:             s.cfg.MaxPageSize,
+	q := store.AssetQuery{CompanyHandle: co.Handle, IncludeSubfolders: true, Limit: s.cfg.MaxPageSize}
+	for _, a := range []struct {
+		field string
+		in    *ipsapi.StringArray
+		out   *[]string
+	}{
+		{"assetTypeArray", p.AssetTypeArray, &q.Types},
+		{"excludeAssetTypeArray", p.ExcludeAssetTypeArray, &q.ExcludeTypes},
+		{"assetSubTypeArray", p.AssetSubTypeArray, &q.SubTypes},
+	} {
+		if *a.out, err = s.stringList(a.field, a.in); err != nil {
+			return nil, err
+		}
 	}
 	if c.req.Present("includeSubfolders") {
 		// Absent means true (r-search-assets.md); the generated bool cannot say.
@@ -246,7 +262,10 @@ func (s *Service) searchAssets(ctx context.Context, c *call) (any, error) {
 		// Nothing here is ever in the trash.
 		return &ipsapi.SearchAssetsReturn{TotalRows: 0, AssetArray: &ipsapi.AssetArray{}}, nil
 	}
-	keywords := stringItems(p.KeywordArray)
+	keywords, err := s.stringList("keywordArray", p.KeywordArray)
+	if err != nil {
+		return nil, err
+	}
 	if len(keywords) > 1 {
 		return nil, soap.Invalid("keywordArray", strings.Join(keywords, ","), "this server searches one keyword at a time")
 	}
@@ -254,6 +273,9 @@ func (s *Service) searchAssets(ctx context.Context, c *call) (any, error) {
 		q.NameLike = keywords[0]
 	}
 	if p.SystemFieldConditionArray != nil {
+		if err := s.checkItems("systemFieldConditionArray", len(p.SystemFieldConditionArray.Items)); err != nil {
+			return nil, err
+		}
 		for _, cond := range p.SystemFieldConditionArray.Items {
 			if cond == nil {
 				continue
@@ -378,8 +400,12 @@ func (s *Service) deleteAssets(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	handles, err := s.handleList("assetHandleArray", p.AssetHandleArray)
+	if err != nil {
+		return nil, err
+	}
 	out := &ipsapi.DeleteAssetsReturn{}
-	for _, h := range handleItems(p.AssetHandleArray) {
+	for _, h := range handles {
 		err := s.store.DeleteAsset(ctx, co.Handle, h)
 		switch {
 		case err == nil:
@@ -504,28 +530,45 @@ func wireAsset(a store.Asset) *ipsapi.Asset {
 	return w
 }
 
-func handleItems(a *ipsapi.HandleArray) []string {
-	if a == nil {
-		return nil
+// checkItems refuses a request array of more than MaxRequestItems
+// entries, naming it (docs/wire.md, "Request limits").
+func (s *Service) checkItems(field string, n int) error {
+	if n > s.cfg.MaxRequestItems {
+		return soap.Errorf(soap.CodeInvalidParameter, "%s: %d items, more than the %d allowed", field, n, s.cfg.MaxRequestItems)
 	}
-	return nonEmpty(a.Items)
+	return nil
 }
 
-func stringItems(a *ipsapi.StringArray) []string {
+// handleList is the handles of a request array: bounded (checkItems),
+// trimmed, without empty entries, each once in its first place.
+func (s *Service) handleList(field string, a *ipsapi.HandleArray) ([]string, error) {
 	if a == nil {
-		return nil
+		return nil, nil
 	}
-	return nonEmpty(a.Items)
+	return s.itemList(field, a.Items)
 }
 
-func nonEmpty(in []string) []string {
+// stringList is handleList for a StringArray.
+func (s *Service) stringList(field string, a *ipsapi.StringArray) ([]string, error) {
+	if a == nil {
+		return nil, nil
+	}
+	return s.itemList(field, a.Items)
+}
+
+func (s *Service) itemList(field string, in []string) ([]string, error) {
+	if err := s.checkItems(field, len(in)); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(in))
 	out := make([]string, 0, len(in))
-	for _, s := range in {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+	for _, v := range in {
+		if v = strings.TrimSpace(v); v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // dateTime writes times in UTC with milliseconds, as IPS does.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -14,29 +13,13 @@ import (
 	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
 	"github.com/ipsexport/ipsd/internal/jobs"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/notify"
-	"github.com/ipsexport/ipsd/internal/render"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
-// JobEngine is what the job operations need of the job engine.
-type JobEngine interface {
-	SubmitExport(ctx context.Context, nj store.NewJob, spec jobs.ExportSpec, n int, assets iter.Seq[store.JobAsset]) (store.Job, error)
-	ExportAssets(ctx context.Context, co store.Company, spec jobs.ExportSpec, handles []string, known map[string]*store.Asset) (iter.Seq[store.JobAsset], error)
-	AddSchedule(ctx context.Context, s store.Schedule, spec jobs.ScheduleSpec) (store.Schedule, error)
-	PauseJob(ctx context.Context, j store.Job) (bool, error)
-	ResumeJob(ctx context.Context, j store.Job) (bool, error)
-	StopJob(ctx context.Context, j store.Job) (bool, error)
-	DeleteJob(ctx context.Context, j store.Job) error
-	ArchiveURL(base string, j store.Job) string
-	FileURL(base string, j store.Job, path string) string
-	PublicURL() string
-	Now() time.Time
-	Location() *time.Location
-}
-
-// DefaultSetTypes are the asset types an export refuses (SPEC §2): every
+// DefaultSetTypes are the asset types an export refuses (docs/exports.md, "Validation"): every
 // set, whatever its subtype.
 func DefaultSetTypes() []string {
 	return []string{"ImageSet", "RenderSet", "SpinSet", "AssetSet", "Catalog", "eCatalog",
@@ -125,7 +108,7 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		}
 		return &ipsapi.SubmitJobReturn{JobHandle: sc.Handle}, nil
 	}
-	assets, err := s.jobs.ExportAssets(ctx, co, spec, handles, known)
+	x, err := s.jobs.PrepareExport(ctx, co, spec, handles, known)
 	if err != nil {
 		return nil, fmt.Errorf("submitJob %s: %w", jobName, err)
 	}
@@ -134,14 +117,14 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 		CompanyHandle: co.Handle, Name: jobs.JobName(jobName, now), OriginalName: jobName,
 		Description: p.Description, Locale: locale, SubmitUserHandle: c.user.Handle,
 		NotifyUserHandle: notifyUser, ExecTime: execTime,
-	}, spec, len(handles), assets)
+	}, x)
 	if err != nil {
 		return nil, fmt.Errorf("submitJob %s: %w", jobName, err)
 	}
 	return &ipsapi.SubmitJobReturn{JobHandle: j.Handle}, nil
 }
 
-// validateExport checks an exportJob as SPEC §2 says, before anything is
+// validateExport checks an exportJob as docs/exports.md, "Validation", says, before anything is
 // queued; each fault names the field or every offending handle. It
 // returns the handles and the assets they name, looked up once.
 func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsapi.ExportJob) (jobs.ExportSpec, []string, map[string]*store.Asset, error) {
@@ -192,7 +175,8 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 		if spec.IsModifier == "" && spec.Macro == "" {
 			return spec, nil, nil, soap.Missing("exportJob/is_modifier or exportJob/macro (fmt=convert)")
 		}
-		if err := s.checkConversion(ctx, co, spec); err != nil {
+		var err error
+		if spec, err = s.resolveConversion(ctx, co, spec); err != nil {
 			return spec, nil, nil, err
 		}
 	}
@@ -222,29 +206,31 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 	return spec, handles, byHandle, nil
 }
 
-// checkConversion parses is_modifier and the macro now, so a malformed
-// conversion fails the submit rather than every asset.
-func (s *Service) checkConversion(ctx context.Context, co store.Company, spec jobs.ExportSpec) error {
+// resolveConversion resolves is_modifier and the macro once, now, so a
+// malformed conversion fails the submit rather than every asset, and the
+// job renders what was resolved here (jobs.Conversion).
+func (s *Service) resolveConversion(ctx context.Context, co store.Company, spec jobs.ExportSpec) (jobs.ExportSpec, error) {
 	if spec.Macro != "" {
 		name := strings.TrimSuffix(strings.TrimPrefix(spec.Macro, "$"), "$")
 		if _, err := s.store.ImageFormatByName(ctx, co.Handle, name); errors.Is(err, store.ErrNotFound) {
-			return soap.Invalid("exportJob/macro", spec.Macro, "no image format of this company has this name")
+			return spec, soap.Invalid("exportJob/macro", spec.Macro, "no image format of this company has this name")
 		} else if err != nil {
-			return fmt.Errorf("submitJob: macro: %w", err)
+			return spec, fmt.Errorf("submitJob: macro: %w", err)
 		}
 	}
-	if _, err := export.Conversion(ctx, s.store, co.Handle, spec.IsModifier, spec.Macro); err != nil {
-		var pe *render.ParseError
+	resolved, err := jobs.ResolveConversion(ctx, s.store, co.Handle, spec)
+	if err != nil {
+		var pe *modifier.ParseError
 		if errors.As(err, &pe) {
 			field := "exportJob/is_modifier"
 			if pe.Macro != "" || pe.Pos > len(spec.IsModifier) {
 				field = "exportJob/macro"
 			}
-			return soap.Errorf(soap.CodeInvalidParameter, "%s: %s", field, pe.Error())
+			return spec, soap.Errorf(soap.CodeInvalidParameter, "%s: %s", field, pe.Error())
 		}
-		return fmt.Errorf("submitJob: conversion: %w", err)
+		return spec, fmt.Errorf("submitJob: conversion: %w", err)
 	}
-	return nil
+	return resolved, nil
 }
 
 // findJob resolves a job of the company by handle or originalName (the
@@ -349,16 +335,16 @@ func (s *Service) activeJob(ctx context.Context, j store.Job) *ipsapi.ActiveJob 
 	if j.Total > 0 {
 		progress = done * 100 / j.Total
 	}
-	state, msg := j.State, fmt.Sprintf("%d of %d assets exported", done, j.Total)
+	state, msg := string(j.State), fmt.Sprintf("%d of %d assets exported", done, j.Total)
 	switch j.State {
 	case store.JobPaused:
 		state, msg = "WaitingClient", "Paused"
 	case store.JobScheduled:
-		state, msg = store.JobNew, "Scheduled"
+		state, msg = string(store.JobNew), "Scheduled"
 	case store.JobNew:
 		msg = "Queued"
 	}
-	taskState := map[string]string{store.JobNew: "New", store.JobRunning: "Processing", "WaitingClient": "Processing", store.JobStopping: "Stopping"}[state]
+	taskState := map[string]string{"New": "New", "Running": "Processing", "WaitingClient": "Processing", "Stopping": "Stopping"}[state]
 	updated := j.Started
 	if updated.IsZero() {
 		updated = j.Submitted
@@ -454,7 +440,7 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 				TimeZone: zone, TriggerState: "Normal", ExportJob: ej,
 			})
 		}
-		waiting, err := s.store.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: []string{store.JobScheduled}})
+		waiting, err := s.store.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: []store.JobState{store.JobScheduled}})
 		if err != nil {
 			return nil, fmt.Errorf("getScheduledJobs: %w", err)
 		}
@@ -473,7 +459,7 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 	return &ipsapi.GetScheduledJobsReturn{JobArray: out}, nil
 }
 
-// Job log types (SPEC §7).
+// Job log types (docs/exports.md, "Logs and counts").
 func logTypes(jobType string) (begin, end, success, warning, failure string) {
 	if jobType == store.JobTypeUpload {
 		return "BeginUpload", "EndUpload", "UploadSuccess", "UploadWarning", "UploadError"
@@ -574,7 +560,7 @@ func jobSortKey(by string) (func(a, b store.Job) int, error) {
 	case "jobname":
 		return func(a, b store.Job) int { return strings.Compare(a.Name, b.Name) }, nil
 	case "logtype":
-		return func(a, b store.Job) int { return strings.Compare(a.State, b.State) }, nil
+		return func(a, b store.Job) int { return strings.Compare(string(a.State), string(b.State)) }, nil
 	case "filesuccesscount":
 		return cmpInt(func(j store.Job) int { return j.Succeeded }), nil
 	case "fileerrorcount":
@@ -601,6 +587,12 @@ func (s *Service) getJobLogDetails(ctx context.Context, c *call) (any, error) {
 	if strings.TrimSpace(p.JobHandle) == "" && strings.TrimSpace(p.OriginalName) == "" {
 		return nil, soap.Missing("jobHandle or originalName")
 	}
+	var wanted []string // logTypeArray
+	if p.LogTypeArray != nil {
+		if wanted, err = s.stringList("logTypeArray", p.LogTypeArray); err != nil {
+			return nil, err
+		}
+	}
 	j, err := s.findJob(ctx, co, p.JobHandle, p.OriginalName)
 	if err != nil {
 		return nil, err
@@ -625,9 +617,9 @@ func (s *Service) getJobLogDetails(ctx context.Context, c *call) (any, error) {
 	var outcomes []string
 	wantArchive := true
 	if p.LogTypeArray != nil && len(p.LogTypeArray.Items) > 0 {
+		// An array of blank items still filters (to nothing).
 		wantArchive = false
-		for _, t := range p.LogTypeArray.Items {
-			t = strings.TrimSpace(t)
+		for _, t := range wanted {
 			if o, ok := outcomeOf[t]; ok {
 				outcomes = append(outcomes, o)
 			}
@@ -696,7 +688,7 @@ func (s *Service) getJobLogDetails(ctx context.Context, c *call) (any, error) {
 // jobControl is pauseJob, resumeJob and stopJob: the job by handle,
 // then the engine's transition; a job not in a state that allows it is
 // 30001 naming its state.
-func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(context.Context, store.Job) (bool, error)) (any, error) {
+func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(context.Context, store.Job) error) (any, error) {
 	// pauseJobParam, resumeJobParam and stopJobParam share one shape.
 	var p struct {
 		CompanyHandle string `xml:"companyHandle"`
@@ -713,12 +705,12 @@ func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(c
 	if err != nil {
 		return nil, err
 	}
-	ok, err := act(ctx, j)
-	if err != nil {
+	if err := act(ctx, j); err != nil {
+		var te *jobs.TransitionError
+		if errors.As(err, &te) {
+			return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s, %s does not apply", j.Handle, te.State, op)
+		}
 		return nil, fmt.Errorf("%s %s: %w", op, j.Handle, err)
-	}
-	if !ok {
-		return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s, %s does not apply", j.Handle, j.State, op)
 	}
 	return nil, nil
 }
@@ -759,12 +751,12 @@ func (s *Service) deleteJob(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.State != store.JobScheduled && !slices.Contains(store.EndedJobStates, j.State) {
+	if j.State != store.JobScheduled && !j.State.Ended() {
 		return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s; stop it before deleting it", j.Handle, j.State)
 	}
 	if j.State == store.JobScheduled {
 		// Take it out of the schedule first, so no worker starts it.
-		if ok, err := s.jobs.StopJob(ctx, j); err != nil || !ok {
+		if err := s.jobs.StopJob(ctx, j); err != nil {
 			return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job has started; stop it before deleting it", j.Handle)
 		}
 	}

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ipsexport/ipsd/internal/export"
-	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/jobs"
+	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/soap"
-	"github.com/ipsexport/ipsd/internal/store"
 )
 
 // CleanURLModifier checks the urlModifier of an image format before it is
@@ -17,19 +16,19 @@ import (
 // export that uses it. The format may refer to other formats; a reference
 // to itself (directly or through others) is a cycle and refused. It returns
 // the modifier trimmed of blanks and of leading and trailing '&'.
-func CleanURLModifier(ctx context.Context, st store.Store, companyHandle, name, modifier string) (string, error) {
-	mod := strings.Trim(strings.TrimSpace(modifier), "&")
-	macros := export.Macros(ctx, st, companyHandle)
+func CleanURLModifier(ctx context.Context, st jobs.ImageFormats, companyHandle, name, urlModifier string) (string, error) {
+	mod := strings.Trim(strings.TrimSpace(urlModifier), "&")
+	macros := jobs.Macros(ctx, st, companyHandle)
 	// The saved definition replaces the stored one, so cycles through the
 	// new text are caught.
-	self := render.MacroFunc(func(n string) (string, bool, error) {
+	self := modifier.MacroFunc(func(n string) (string, bool, error) {
 		if strings.EqualFold(n, name) {
 			return mod, true, nil
 		}
 		return macros.LookupMacro(n)
 	})
-	if _, err := render.Parse(mod, self); err != nil {
-		var pe *render.ParseError
+	if _, err := modifier.Parse(mod, self); err != nil {
+		var pe *modifier.ParseError
 		if errors.As(err, &pe) {
 			return "", soap.Errorf(soap.CodeInvalidParameter, "urlModifier: %s", pe.Error())
 		}

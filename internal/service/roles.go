@@ -4,7 +4,7 @@ import "github.com/ipsexport/ipsd/internal/store"
 
 // Role sets, from each operation page's "Authorized User Types"
 // (reference/ips-api/operations/c-operations-intro/c-methods/r-*.md), with
-// the reference's typos mended ("IspAdmin" → IpsAdmin) and, per SPEC §7,
+// the reference's typos mended ("IspAdmin" → IpsAdmin) and, per docs/wire.md, "Roles",
 // IpsCompanyAdmin allowed wherever IpsUser is. WebServiceUser is named by
 // no page; a role made for API access that may call nothing is useless, so
 // it is allowed wherever IpsUser is too (README, compatibility notes).
@@ -37,7 +37,7 @@ func operationRoles() map[string][]string {
 		"getImageFormats":   {iu, ia, ica, wsu, ipa, ipu, ipc, ipcu},
 		"saveImageFormat":   {iu, ia, ica, wsu, ipa},
 		"deleteImageFormat": {iu, ia, ica, wsu, ipa},
-		// Jobs (IPS-NOTES §1.6): ImagePortalUser may follow logs only.
+		// Jobs (docs/wire.md, "Roles"): ImagePortalUser may follow logs only.
 		"submitJob":        {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
 		"getActiveJobs":    {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
 		"getScheduledJobs": {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},

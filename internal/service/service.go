@@ -23,6 +23,9 @@ import (
 type Config struct {
 	// MaxExportHandles bounds an exportJob's assetHandleArray.
 	MaxExportHandles int
+	// MaxRequestItems bounds every other request array (assetHandleArray
+	// of getAssets and deleteAssets, nameArray, logTypeArray …).
+	MaxRequestItems int
 	// MaxPageSize bounds searchAssets' recordsPerPage.
 	MaxPageSize int
 	// ServerName is reported in ActiveJob/serverName.
@@ -38,7 +41,7 @@ type Config struct {
 
 // Service dispatches IPS operations.
 type Service struct {
-	store   store.Store
+	store   Store
 	jobs    JobEngine
 	log     *slog.Logger
 	cfg     Config
@@ -63,9 +66,12 @@ type call struct {
 func (c *call) decode(v any) error { return c.req.Decode(v) }
 
 // New builds the service over a store.
-func New(st store.Store, log *slog.Logger, cfg Config) *Service {
+func New(st Store, log *slog.Logger, cfg Config) *Service {
 	if cfg.MaxExportHandles <= 0 {
 		cfg.MaxExportHandles = 10_000
+	}
+	if cfg.MaxRequestItems <= 0 {
+		cfg.MaxRequestItems = 10_000
 	}
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = 1000

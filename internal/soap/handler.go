@@ -259,7 +259,7 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, t Transport, req
 
 // WriteResponse writes an answer of transport t: body with status, gzipped
 // as the authHeader's gzipResponse says (true forces gzip, false forbids
-// it), else as the request's Accept-Encoding asks (SPEC §7). The UploadFile
+// it), else as the request's Accept-Encoding asks (docs/wire.md, "Compression"). The UploadFile
 // servlet answers through it too.
 func WriteResponse(w http.ResponseWriter, r *http.Request, t Transport, status int, body []byte, gzipResponse *bool) {
 	hdr := w.Header()

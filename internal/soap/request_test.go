@@ -30,7 +30,7 @@ type testParam struct {
 	Flag           bool  `xml:"flag,omitempty"`
 }
 
-// Request shapes from CLIENTS.md §1 and §2.7.
+// Request shapes from docs/clients.md, "Requests as clients write them".
 var clientShapes = []struct {
 	name      string
 	body      string

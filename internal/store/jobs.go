@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"iter"
 	"time"
 )
@@ -12,25 +13,44 @@ const (
 	JobTypeUpload = "Upload"
 )
 
-// Job states. The queue (River) knows nothing of these: they are the IPS
-// view of a job, and pause and stop are requests the worker reads between
-// assets.
+// JobState is the IPS view of a job's progress. The queue (River) knows
+// nothing of it; pause and stop are requests the worker reads between
+// assets. Which state may follow which is package jobs' transition table:
+// the store only records a move it is told to make.
+type JobState string
+
+// Job states.
 const (
-	JobScheduled = "Scheduled" // execTime in the future; not started
-	JobNew       = "New"       // queued
-	JobRunning   = "Running"
-	JobPaused    = "Paused"   // pauseJob: the worker holds after the asset in hand
-	JobStopping  = "Stopping" // stopJob: the worker ends after the asset in hand
-	JobCompleted = "Completed"
-	JobStopped   = "Stopped"
-	JobFailed    = "Failed" // the job itself failed (not one asset)
+	JobScheduled JobState = "Scheduled" // execTime in the future; not started
+	JobNew       JobState = "New"       // queued
+	JobRunning   JobState = "Running"
+	JobPaused    JobState = "Paused"   // pauseJob: the worker holds after the asset in hand
+	JobStopping  JobState = "Stopping" // stopJob: the worker ends after the asset in hand
+	JobCompleted JobState = "Completed"
+	JobStopped   JobState = "Stopped"
+	JobFailed    JobState = "Failed" // the job itself failed (not one asset)
 )
 
+// JobStates lists every state.
+var JobStates = []JobState{JobScheduled, JobNew, JobRunning, JobPaused, JobStopping, JobCompleted, JobStopped, JobFailed}
+
 // ActiveJobStates are the states of a job that has not ended.
-var ActiveJobStates = []string{JobNew, JobRunning, JobPaused, JobStopping}
+var ActiveJobStates = []JobState{JobNew, JobRunning, JobPaused, JobStopping}
 
 // EndedJobStates are the final states.
-var EndedJobStates = []string{JobCompleted, JobStopped, JobFailed}
+var EndedJobStates = []JobState{JobCompleted, JobStopped, JobFailed}
+
+// Ended reports a final state.
+func (s JobState) Ended() bool { return s == JobCompleted || s == JobStopped || s == JobFailed }
+
+// StateNames turns states into the strings a query or the wire uses.
+func StateNames(states []JobState) []string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = string(s)
+	}
+	return out
+}
 
 // Outcomes of one asset of a job. "" is pending.
 const (
@@ -45,7 +65,7 @@ type Job struct {
 	Handle        string
 	CompanyHandle string
 	Type          string // JobTypeExport, JobTypeUpload
-	// Name is OriginalName + "_" + the submit time (SPEC §7); OriginalName
+	// Name is OriginalName + "_" + the submit time (docs/wire.md, "Handles"); OriginalName
 	// is the submitted jobName, not unique.
 	Name         string
 	OriginalName string
@@ -55,7 +75,7 @@ type Job struct {
 	// (submitJob's userHandle, else the submitter).
 	SubmitUserHandle string
 	NotifyUserHandle string
-	State            string
+	State            JobState
 	// Spec is the job type's own request, opaque to the store (JSON).
 	Spec []byte
 	// ScheduleHandle is set on a run of an execSchedule schedule.
@@ -87,7 +107,7 @@ type NewJob struct {
 	Locale           string
 	SubmitUserHandle string
 	NotifyUserHandle string
-	State            string
+	State            JobState
 	Spec             []byte
 	ScheduleHandle   string
 	ExecTime         time.Time
@@ -124,10 +144,10 @@ type JobFile struct {
 
 // JobQuery selects jobs for getJobLogs / getActiveJobs.
 type JobQuery struct {
-	CompanyHandle string   // required
-	States        []string // empty = any
-	Types         []string // empty = any
-	OriginalName  string   // "" = any; exact
+	CompanyHandle string     // required
+	States        []JobState // empty = any
+	Types         []string   // empty = any
+	OriginalName  string     // "" = any; exact
 	From, To      time.Time
 	Descending    bool // by Submitted
 	Limit         int  // 0 = no limit
@@ -179,7 +199,7 @@ type Jobs interface {
 	// SetJobState moves a job to state `to` if its state is one of from
 	// (any when from is empty), and reports whether it did. Moving to
 	// JobRunning sets Started if zero; moving to an ended state sets Ended.
-	SetJobState(ctx context.Context, handle string, from []string, to string) (bool, error)
+	SetJobState(ctx context.Context, handle string, from []JobState, to JobState) (bool, error)
 	// AddJobAssets appends assets to a running job (uploads), assigning
 	// the next Seq values, and raises Total; it returns them with Seq set.
 	AddJobAssets(ctx context.Context, handle string, assets []JobAsset) ([]JobAsset, error)
@@ -213,4 +233,20 @@ type Jobs interface {
 	// prev, and reports whether it did: of several processes firing the
 	// same schedule, exactly one wins.
 	AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error)
+
+	// InTx runs fn in one write transaction: committed when fn returns
+	// nil, rolled back otherwise. A submit writes its job, its assets and
+	// its queued work through it; a schedule's tick advances the schedule
+	// and submits its run through it.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the writes a submit makes together, in one transaction of the
+// store's database. SQL is that transaction, for the queue's insert
+// (River's InsertManyTx) to join; nothing but the job engine uses it.
+type Tx interface {
+	CreateJobFrom(ctx context.Context, j NewJob, n int, assets iter.Seq[JobAsset]) (Job, error)
+	AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error)
+	DeleteSchedule(ctx context.Context, companyHandle, handle string) error
+	SQL() *sql.Tx
 }

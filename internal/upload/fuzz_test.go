@@ -52,7 +52,7 @@ func FuzzUploadRequest(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		running := func() int {
-			js, err := e.st.ListJobs(ctx, store.JobQuery{CompanyHandle: e.co.Handle, States: []string{store.JobRunning}})
+			js, err := e.st.ListJobs(ctx, store.JobQuery{CompanyHandle: e.co.Handle, States: []store.JobState{store.JobRunning}})
 			require.NoError(t, err)
 			return len(js)
 		}

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"path"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -21,6 +20,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/httplimit"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -69,13 +69,19 @@ type Config struct {
 	Mail func(ctx context.Context, j store.Job, emailSetting string, ev notify.Event, messages []string)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Sweeper ends idle jobs; the job engine's maintenance tick runs it.
+	// nil: New makes one from this Config.
+	Sweeper *Sweeper
 }
 
 // Handler serves POST /scene7/UploadFile.
 type Handler struct {
 	cfg Config
 	log *slog.Logger
-	act *activity
+	act *activity // the sweeper's: POSTs in progress keep a job alive
+	// states moves upload jobs through the job engine's transition table.
+	states  jobs.States
+	sweeper *Sweeper
 }
 
 // New builds the servlet.
@@ -91,21 +97,20 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxFileBytes == 0 {
 		cfg.MaxFileBytes = DefaultMaxFileBytes
 	}
-	if cfg.MaxPreAuthBytes <= 0 {
-		cfg.MaxPreAuthBytes = soap.DefaultMaxBodyBytes
-	}
-	if cfg.JobTimeout <= 0 {
-		cfg.JobTimeout = DefaultJobTimeout
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg = cfg.withDefaults()
 	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
+	sw := cfg.Sweeper
+	if sw == nil {
+		var err error
+		if sw, err = NewSweeper(cfg); err != nil {
+			return nil, err
+		}
 	}
-	return &Handler{cfg: cfg, log: log, act: newActivity()}, nil
+	return &Handler{cfg: cfg, log: log, act: sw.act, states: jobs.States{Store: cfg.Store}, sweeper: sw}, nil
 }
+
+// Sweep ends the jobs idle past the job timeout (Sweeper.Sweep).
+func (h *Handler) Sweep(ctx context.Context) (int, error) { return h.sweeper.Sweep(ctx) }
 
 func (h *Handler) now() time.Time { return h.cfg.Now() }
 
@@ -272,12 +277,12 @@ func (u *post) serve() (*uploadPostReturn, *soap.Fault) {
 		return nil, f
 	}
 	if u.params.EndJob {
-		ended, err := u.h.cfg.Store.SetJobState(u.ctx, u.job.Handle, []string{store.JobRunning}, store.JobCompleted)
-		if err != nil {
+		_, err := u.h.states.Apply(u.ctx, u.job.Handle, jobs.EvComplete)
+		if err != nil && !jobs.IsTransitionError(err) {
 			return nil, u.internal("end upload job", err)
 		}
 		u.over = true
-		if ended {
+		if err == nil {
 			u.h.mail(u.ctx, u.job.Handle, u.spec.EmailSetting, notify.Completed, nil)
 		}
 	}
@@ -293,7 +298,7 @@ func (u *post) abandon() {
 		return
 	}
 	ctx := context.WithoutCancel(u.ctx)
-	if _, err := u.h.cfg.Store.SetJobState(ctx, u.job.Handle, []string{store.JobRunning}, store.JobFailed); err != nil {
+	if _, err := u.h.states.Apply(ctx, u.job.Handle, jobs.EvFail); err != nil && !jobs.IsTransitionError(err) {
 		u.h.log.Error("upload: cannot end failed job", "job", u.job.Handle, "err", err)
 	}
 	u.over = true
@@ -508,12 +513,12 @@ func (u *post) begin() *soap.Fault {
 			return u.internal("job by handle", err)
 		case j.Type != store.JobTypeUpload:
 			return soap.Invalid("jobHandle", handle, "not an upload job")
-		case slices.Contains(store.EndedJobStates, j.State):
+		case j.State.Ended():
 			return soap.Invalid("jobHandle", handle, fmt.Sprintf(
 				"the upload job has ended (%s: endJob was sent, it was stopped, or no POST came for %s); start a new job with jobName",
 				j.State, u.h.cfg.JobTimeout))
 		case j.State != store.JobRunning:
-			return soap.Invalid("jobHandle", handle, "the upload job is "+j.State+" and takes no files now")
+			return soap.Invalid("jobHandle", handle, "the upload job is "+string(j.State)+" and takes no files now")
 		}
 		spec, err := DecodeSpec(j.Spec)
 		if err != nil {
@@ -569,7 +574,7 @@ func (u *post) ensureJob() *soap.Fault {
 }
 
 // locale: uploadParams' locale, the authHeader's, Accept-Language's first
-// tag, else en-US (SPEC §7).
+// tag, else en-US (docs/exports.md, "Mail").
 func (u *post) locale() string {
 	if l := strings.TrimSpace(u.params.Locale); l != "" {
 		return l
@@ -727,19 +732,9 @@ func (u *post) record(ja store.JobAsset, outcome, msg string) error {
 	return nil
 }
 
-// mail hands an event of an upload job to Config.Mail, with the job as
-// it is now, when the job's emailSetting may send mail for it.
+// mail sends an upload job's mail through the sweeper's Config.Mail.
 func (h *Handler) mail(ctx context.Context, handle, emailSetting string, ev notify.Event, messages []string) {
-	if h.cfg.Mail == nil || !notify.Policy(emailSetting, ev, true, true) {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	j, err := h.cfg.Store.JobByHandle(ctx, "", handle)
-	if err != nil {
-		h.log.Warn("upload job mail: job", "job", handle, "err", err)
-		return
-	}
-	h.cfg.Mail(ctx, j, emailSetting, ev, messages)
+	h.sweeper.mail(ctx, handle, emailSetting, ev, messages)
 }
 
 // recordFault answers a failure to write the job log: the job may have
@@ -747,7 +742,7 @@ func (h *Handler) mail(ctx context.Context, handle, emailSetting string, ev noti
 func (u *post) recordFault(err error) *soap.Fault {
 	j, jerr := u.h.cfg.Store.JobByHandle(context.WithoutCancel(u.ctx), u.co.Handle, u.job.Handle)
 	if jerr == nil && j.State != store.JobRunning {
-		return soap.Invalid("jobHandle", u.job.Handle, "the upload job ended while this POST was in progress ("+j.State+")")
+		return soap.Invalid("jobHandle", u.job.Handle, "the upload job ended while this POST was in progress ("+string(j.State)+")")
 	}
 	return u.internal("record job asset", err)
 }
@@ -836,7 +831,7 @@ func (u *post) namespace() string {
 }
 
 // write sends a bare XML body, gzipped as the authHeader's gzipResponse or
-// else Accept-Encoding asks (SPEC §7).
+// else Accept-Encoding asks (docs/wire.md, "Compression").
 func (u *post) write(w http.ResponseWriter, status int, body []byte) {
 	var gzipResponse *bool
 	if u.auth != nil {

@@ -680,8 +680,8 @@ func TestSweep(t *testing.T) {
 	// stopJob leaves an upload job Stopping: the sweep stops it at once. A
 	// paused one takes no files.
 	stopping, paused := open("stopping"), open("paused")
-	for h, state := range map[string]string{stopping: store.JobStopping, paused: store.JobPaused} {
-		ok, err := e.st.SetJobState(e.ctx, h, []string{store.JobRunning}, state)
+	for h, state := range map[string]store.JobState{stopping: store.JobStopping, paused: store.JobPaused} {
+		ok, err := e.st.SetJobState(e.ctx, h, []store.JobState{store.JobRunning}, state)
 		require.NoError(t, err)
 		require.True(t, ok)
 	}
@@ -774,7 +774,7 @@ func TestUploadMailEvents(t *testing.T) {
 	stopped := e.jobHandle(e.post(body(authPart(), params("companyHandle", e.co.Handle, "jobName", "stopped", "uploadParams", opts("JobCompletion", true)),
 		filePart("f", "stopped.png", pngBytes(t)))))
 	assert.Empty(t, take())
-	ok, err := e.st.SetJobState(e.ctx, stopped, []string{store.JobRunning}, store.JobStopping)
+	ok, err := e.st.SetJobState(e.ctx, stopped, []store.JobState{store.JobRunning}, store.JobStopping)
 	require.NoError(t, err)
 	require.True(t, ok)
 	e.advance(31 * time.Minute)

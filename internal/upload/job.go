@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -148,7 +150,7 @@ func (s Spec) unappliedFor(assetType, fileName string) []string {
 	return out
 }
 
-// jobName is the job's Name: jobName + "_" + the submit time (SPEC §7), in
+// jobName is the job's Name: jobName + "_" + the submit time (docs/wire.md, "Handles"), in
 // the layout export jobs use.
 func jobName(original string, t time.Time) string {
 	return original + "_" + t.UTC().Format("20060102T150405.000Z")
@@ -219,6 +221,63 @@ func (a *activity) get(handle string) (last time.Time, busy bool) {
 	return a.last[handle], a.inflight[handle] > 0
 }
 
+// Sweeper ends upload jobs that got no POST for the job timeout. It is
+// made before the job engine, whose maintenance tick runs Sweep, and
+// before the servlet, which tells it of the POSTs it serves (New takes it
+// in Config.Sweeper).
+type Sweeper struct {
+	// cfg holds the sweeper's part of the servlet's Config: Store,
+	// JobTimeout, Mail, Now and Logger.
+	cfg    Config
+	log    *slog.Logger
+	act    *activity
+	states jobs.States
+}
+
+// NewSweeper makes the sweeper of the servlet configured by cfg, of which
+// it uses Store, JobTimeout, Mail, Now and Logger.
+func NewSweeper(cfg Config) (*Sweeper, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("upload sweeper: no Store")
+	}
+	cfg = cfg.withDefaults()
+	return &Sweeper{cfg: cfg, log: cfg.Logger, act: newActivity(), states: jobs.States{Store: cfg.Store}}, nil
+}
+
+// withDefaults fills the settings the servlet and its sweeper share.
+func (cfg Config) withDefaults() Config {
+	if cfg.MaxPreAuthBytes <= 0 {
+		cfg.MaxPreAuthBytes = soap.DefaultMaxBodyBytes
+	}
+	if cfg.JobTimeout <= 0 {
+		cfg.JobTimeout = DefaultJobTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+func (h *Sweeper) now() time.Time { return h.cfg.Now() }
+
+// mail hands an event of an upload job to Config.Mail, with the job as
+// it is now, when the job's emailSetting may send mail for it.
+func (h *Sweeper) mail(ctx context.Context, handle, emailSetting string, ev notify.Event, messages []string) {
+	if h.cfg.Mail == nil || !notify.Policy(emailSetting, ev, true, true) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	j, err := h.cfg.Store.JobByHandle(ctx, "", handle)
+	if err != nil {
+		h.log.Warn("upload job mail: job", "job", handle, "err", err)
+		return
+	}
+	h.cfg.Mail(ctx, j, emailSetting, ev, messages)
+}
+
 // Sweep ends the upload jobs that have waited longer than the job timeout
 // for their next POST: every company's Running (or Paused) jobs of type
 // Upload whose last activity (the job's start, its last finished file, the
@@ -226,7 +285,7 @@ func (a *activity) get(handle string) (last time.Time, busy bool) {
 // POST in progress here, move to Completed. An upload job that stopJob
 // left Stopping moves to Stopped (no worker runs uploads). It returns how
 // many jobs it ended. Call it periodically (RunSweeper does, every minute).
-func (h *Handler) Sweep(ctx context.Context) (int, error) {
+func (h *Sweeper) Sweep(ctx context.Context) (int, error) {
 	cos, err := h.cfg.Store.ListCompanies(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("upload sweep: %w", err)
@@ -240,7 +299,7 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 	for _, co := range cos {
 		js, err := h.cfg.Store.ListJobs(ctx, store.JobQuery{
 			CompanyHandle: co.Handle, Types: []string{store.JobTypeUpload},
-			States: []string{store.JobRunning, store.JobPaused, store.JobStopping},
+			States: []store.JobState{store.JobRunning, store.JobPaused, store.JobStopping},
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("upload sweep %s: %w", co.Handle, err))
@@ -259,18 +318,11 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 	return ended, errors.Join(errs...)
 }
 
-func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (bool, error) {
+func (h *Sweeper) sweepJob(ctx context.Context, j store.Job, now time.Time) (bool, error) {
 	if j.State == store.JobStopping {
 		// stopJob asked an upload job to stop: no worker runs uploads, so
 		// it stops here, keeping what was uploaded.
-		ok, err := h.cfg.Store.SetJobState(ctx, j.Handle, []string{store.JobStopping}, store.JobStopped)
-		if err != nil {
-			return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
-		}
-		if ok {
-			h.mailEnded(ctx, j)
-		}
-		return ok, nil
+		return h.end(ctx, j, jobs.EvHalt)
 	}
 	mem, busy := h.act.get(j.Handle)
 	if busy {
@@ -291,21 +343,31 @@ func (h *Handler) sweepJob(ctx context.Context, j store.Job, now time.Time) (boo
 	if now.Sub(last) < h.cfg.JobTimeout {
 		return false, nil
 	}
-	ok, err := h.cfg.Store.SetJobState(ctx, j.Handle, []string{j.State}, store.JobCompleted)
-	if err != nil {
-		return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
-	}
+	ok, err := h.end(ctx, j, jobs.EvExpire)
 	if ok {
 		h.act.forget(j.Handle)
 		h.log.Info("upload job timed out", "job", j.Handle, "company", j.CompanyHandle,
 			"idle", now.Sub(last).Round(time.Second).String(), "files", j.Total)
-		h.mailEnded(ctx, j)
 	}
-	return ok, nil
+	return ok, err
+}
+
+// end applies the sweep's event to j and mails its end; a job that moved
+// on meanwhile (endJob elsewhere) is left alone.
+func (h *Sweeper) end(ctx context.Context, j store.Job, ev jobs.Event) (bool, error) {
+	_, err := h.states.Apply(ctx, j.Handle, ev)
+	if jobs.IsTransitionError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("upload sweep %s: %w", j.Handle, err)
+	}
+	h.mailEnded(ctx, j)
+	return true, nil
 }
 
 // mailEnded sends the completion mail of a job the sweep ended.
-func (h *Handler) mailEnded(ctx context.Context, j store.Job) {
+func (h *Sweeper) mailEnded(ctx context.Context, j store.Job) {
 	spec, err := DecodeSpec(j.Spec)
 	if err != nil {
 		h.log.Warn("upload job mail: unreadable job spec", "job", j.Handle, "err", err)
@@ -326,7 +388,7 @@ func latest(ts ...time.Time) time.Time {
 
 // RunSweeper calls Sweep every interval (DefaultSweepInterval when 0)
 // until ctx ends.
-func (h *Handler) RunSweeper(ctx context.Context, interval time.Duration) {
+func (h *Sweeper) RunSweeper(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultSweepInterval
 	}

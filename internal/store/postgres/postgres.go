@@ -56,7 +56,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("postgres %s: %w", redact(cfg), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	return &Store{Catalog: sqlstore.New(db, dialect{}), Jobs: sqlstore.NewJobs(db, dialect{}), pool: pool, db: db}, nil
+	return &Store{Catalog: sqlstore.New(db, db, dialect{}), Jobs: sqlstore.NewJobs(db, db, dialect{}), pool: pool, db: db}, nil
 }
 
 func redact(cfg *pgxpool.Config) string {

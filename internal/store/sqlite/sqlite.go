@@ -29,8 +29,13 @@ var migrations embed.FS
 type Store struct {
 	*sqlstore.Catalog
 	*sqlstore.Jobs
-	db *sql.DB
+	db     *sql.DB // the one writer connection, shared with River
+	reader *sql.DB // read-only connections
 }
+
+// readers is the size of the read-only pool: under WAL, readers run beside
+// the writer and each other.
+const readers = 4
 
 var _ store.Store = (*Store)(nil)
 
@@ -72,17 +77,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
 	}
-	return &Store{Catalog: sqlstore.New(db, dialect{}), Jobs: sqlstore.NewJobs(db, dialect{}), db: db}, nil
+	// Plain reads go to a pool of their own: with the single writer
+	// connection busy in a long transaction (a 10,000-asset submit),
+	// another company's getFolders would otherwise wait for it. WAL lets
+	// readers see the last commit without waiting for the writer.
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout(10000)")
+	rq.Add("_pragma", "foreign_keys(1)")
+	rq.Add("_pragma", "query_only(1)")
+	reader, err := sql.Open("sqlite", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?"+rq.Encode())
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
+	}
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	return &Store{Catalog: sqlstore.New(db, reader, dialect{}), Jobs: sqlstore.NewJobs(db, reader, dialect{}), db: db, reader: reader}, nil
 }
 
 // DB is the database, for River's riversqlite driver.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// ReaderDB is the pool of read-only connections plain reads use.
+func (s *Store) ReaderDB() *sql.DB { return s.reader }
+
 // Ping checks the database.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.reader.Close(), s.db.Close()) }
 
 // Migrate applies the pending schema migrations.
 func (s *Store) Migrate(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -75,4 +76,43 @@ func TestMigrateIdempotentAndPersistent(t *testing.T) {
 	got, err := s.CompanyByName(ctx, "acme")
 	require.NoError(t, err)
 	assert.Equal(t, co, got)
+}
+
+// TestReadsDoNotWaitForTheWriter: while a transaction holds the one writer
+// connection, plain reads are answered from the read-only pool, with the
+// last committed state; the transaction's own writes show once it commits.
+func TestReadsDoNotWaitForTheWriter(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "ipsd.db"))
+	defer s.Close()
+	require.NoError(t, s.Migrate(ctx))
+	co, err := s.CreateCompany(ctx, "Acme")
+	require.NoError(t, err)
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.SQL().ExecContext(ctx, `INSERT INTO companies (name, name_key, created) VALUES ('Globex', 'globex', '2030-01-01T00:00:00.000000Z')`); err != nil {
+			return err
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		cos, err := s.ListCompanies(rctx) // would wait forever on the writer's one connection
+		require.NoError(t, err)
+		assert.Equal(t, []string{co.Name}, names(cos), "the last commit, not the open transaction")
+		return nil
+	})
+	require.NoError(t, err)
+	cos, err := s.ListCompanies(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Acme", "Globex"}, names(cos))
+
+	// The read-only pool refuses writes.
+	_, err = s.ReaderDB().ExecContext(ctx, `DELETE FROM companies`)
+	assert.Error(t, err)
+}
+
+func names(cos []store.Company) []string {
+	var out []string
+	for _, c := range cos {
+		out = append(out, c.Name)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -27,7 +28,7 @@ func scheduleHandleRe(co store.Company) *regexp.Regexp {
 	return regexp.MustCompile(`^s\|` + companyIDOf(co) + `\|[1-9][0-9]*$`)
 }
 
-// urlSafe is what a job handle may be made of (SPEC §7).
+// urlSafe is what a job handle may be made of (docs/wire.md, "Handles").
 var urlSafe = regexp.MustCompile(`^[A-Za-z0-9|_.-]+$`)
 
 func companyIDOf(co store.Company) string { return strings.TrimPrefix(co.Handle, "c|") }
@@ -284,7 +285,10 @@ func testListJobs(t *testing.T, s store.Store) {
 	co, other := mkCompany(t, s, "Acme"), mkCompany(t, s, "Other")
 	mkJob(t, s, newJob(other, "daily"), 1) // never listed
 
-	type spec struct{ name, typ, state string }
+	type spec struct {
+		name, typ string
+		state     store.JobState
+	}
 	specs := []spec{
 		{"daily", store.JobTypeExport, store.JobCompleted},
 		{"daily", store.JobTypeExport, store.JobRunning},
@@ -342,13 +346,13 @@ func testListJobs(t *testing.T, s store.Store) {
 		{"limit descending", store.JobQuery{Limit: 2, Descending: true}, reversed(byIndex(0, 1, 2, 3, 4, 5))[:2]},
 		{"active", store.JobQuery{States: store.ActiveJobStates}, byIndex(1, 2, 3, 5)},
 		{"ended", store.JobQuery{States: store.EndedJobStates}, byIndex(0, 4)},
-		{"one state", store.JobQuery{States: []string{store.JobNew}}, byIndex(3, 5)},
-		{"unknown state", store.JobQuery{States: []string{"Bogus"}}, byIndex()},
+		{"one state", store.JobQuery{States: []store.JobState{store.JobNew}}, byIndex(3, 5)},
+		{"unknown state", store.JobQuery{States: []store.JobState{"Bogus"}}, byIndex()},
 		{"type", store.JobQuery{Types: []string{store.JobTypeUpload}}, byIndex(2)},
 		{"types", store.JobQuery{Types: []string{store.JobTypeUpload, store.JobTypeExport}}, byIndex(0, 1, 2, 3, 4, 5)},
 		{"original name, exact", store.JobQuery{OriginalName: "daily"}, byIndex(0, 1, 5)},
 		{"original name, other case", store.JobQuery{OriginalName: "DAILY"}, byIndex()},
-		{"original name and state", store.JobQuery{OriginalName: "daily", States: []string{store.JobNew, store.JobRunning}}, byIndex(1, 5)},
+		{"original name and state", store.JobQuery{OriginalName: "daily", States: []store.JobState{store.JobNew, store.JobRunning}}, byIndex(1, 5)},
 		{"original name, newest", store.JobQuery{OriginalName: "daily", Descending: true, Limit: 1}, reversed(byIndex(0, 1, 5))[:1]},
 		{"from", store.JobQuery{From: third}, inRange(third, latest)},
 		{"to", store.JobQuery{To: third}, inRange(earliest, third)},
@@ -379,21 +383,21 @@ func testSetJobState(t *testing.T, s store.Store) {
 	j := mkJob(t, s, newJob(co, "job"), 1)
 	var started time.Time
 	for _, tc := range []struct {
-		from        []string
-		to          string
+		from        []store.JobState
+		to          store.JobState
 		changed     bool
-		state       string
+		state       store.JobState
 		started     bool // Started set
 		sameStarted bool // and unchanged since it was
 		ended       bool
 	}{
-		{[]string{store.JobRunning}, store.JobPaused, false, store.JobNew, false, false, false},
-		{[]string{store.JobNew}, store.JobRunning, true, store.JobRunning, true, false, false},
-		{[]string{store.JobNew}, store.JobRunning, false, store.JobRunning, true, true, false},
-		{[]string{store.JobRunning}, store.JobPaused, true, store.JobPaused, true, true, false},
-		{[]string{store.JobPaused}, store.JobRunning, true, store.JobRunning, true, true, false},
+		{[]store.JobState{store.JobRunning}, store.JobPaused, false, store.JobNew, false, false, false},
+		{[]store.JobState{store.JobNew}, store.JobRunning, true, store.JobRunning, true, false, false},
+		{[]store.JobState{store.JobNew}, store.JobRunning, false, store.JobRunning, true, true, false},
+		{[]store.JobState{store.JobRunning}, store.JobPaused, true, store.JobPaused, true, true, false},
+		{[]store.JobState{store.JobPaused}, store.JobRunning, true, store.JobRunning, true, true, false},
 		{store.ActiveJobStates, store.JobStopping, true, store.JobStopping, true, true, false},
-		{[]string{store.JobStopping}, store.JobStopped, true, store.JobStopped, true, true, true},
+		{[]store.JobState{store.JobStopping}, store.JobStopped, true, store.JobStopped, true, true, true},
 		{store.ActiveJobStates, store.JobRunning, false, store.JobStopped, true, true, true},
 	} {
 		name := fmt.Sprintf("%v -> %s", tc.from, tc.to)
@@ -441,7 +445,7 @@ func testSetJobState(t *testing.T, s store.Store) {
 	)
 	for range workers {
 		wg.Go(func() {
-			ok, err := s.SetJobState(ctx, claim.Handle, []string{store.JobNew}, store.JobRunning)
+			ok, err := s.SetJobState(ctx, claim.Handle, []store.JobState{store.JobNew}, store.JobRunning)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -928,7 +932,7 @@ func testExpiredJobs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	acme, other := mkCompany(t, s, "Acme"), mkCompany(t, s, "Other")
 	t0 := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
-	mk := func(co store.Company, state string, expires time.Time, purged bool) store.Job {
+	mk := func(co store.Company, state store.JobState, expires time.Time, purged bool) store.Job {
 		t.Helper()
 		nj := newJob(co, "x")
 		nj.Expires = expires
@@ -1034,7 +1038,7 @@ func testJobTimestamps(t *testing.T, s store.Store) {
 	// Timestamps the store sets: UTC, now, read back as returned.
 	before := time.Now().Add(-time.Second)
 	j := mkJob(t, s, newJob(co, "now"), 0)
-	for _, to := range []string{store.JobRunning, store.JobCompleted} {
+	for _, to := range []store.JobState{store.JobRunning, store.JobCompleted} {
 		ok, err := s.SetJobState(ctx, j.Handle, nil, to)
 		require.NoError(t, err)
 		require.True(t, ok)
@@ -1259,4 +1263,83 @@ func testAdvanceSchedule(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	assert.Equal(t, prev.Add(time.Duration(winner+1)*time.Minute), due[0].NextFire, "the winner's next")
+}
+
+// testInTx: what a transaction writes (a job and its assets, a schedule's
+// advance or deletion, and rows written on its SQL transaction) commits
+// together when fn succeeds and leaves nothing when it fails.
+func testInTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	co := mkCompany(t, s, "Acme")
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	advance := mkSchedule(t, s, co, "advance", t0)
+	remove := mkSchedule(t, s, co, "remove", t0)
+	boom := errors.New("boom")
+
+	write := func(tx store.Tx) (store.Job, error) {
+		won, err := tx.AdvanceSchedule(ctx, advance.Handle, t0, t0.Add(time.Hour))
+		if err != nil || !won {
+			return store.Job{}, fmt.Errorf("advance: %v %w", won, err)
+		}
+		if err := tx.DeleteSchedule(ctx, co.Handle, remove.Handle); err != nil {
+			return store.Job{}, err
+		}
+		// The SQL transaction is the one the store writes on: what the
+		// store wrote so far is visible on it.
+		var n int
+		if err := tx.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM schedules").Scan(&n); err != nil {
+			return store.Job{}, err
+		}
+		if n != 1 {
+			return store.Job{}, fmt.Errorf("%d schedules seen on the SQL transaction, want 1", n)
+		}
+		return tx.CreateJobFrom(ctx, newJob(co, "in-tx"), 3, slices.Values(jobAssets(3)))
+	}
+
+	// A failure after every write rolls every write back.
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if _, err := write(tx); err != nil {
+			return err
+		}
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	js, err := s.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle})
+	require.NoError(t, err)
+	assert.Empty(t, js, "no job")
+	scheds, err := s.Schedules(ctx, co.Handle)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"advance", "remove"}, scheduleNames(scheds))
+	for _, sc := range scheds {
+		assert.True(t, sc.NextFire.Equal(t0), "%s not advanced", sc.OriginalName)
+	}
+
+	// A failed write inside fails the transaction too.
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		if _, err := write(tx); err != nil {
+			return err
+		}
+		_, err := tx.CreateJobFrom(ctx, newJob(co, "short"), 5, slices.Values(jobAssets(4)))
+		return err
+	})
+	require.Error(t, err)
+	js, err = s.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle})
+	require.NoError(t, err)
+	assert.Empty(t, js, "no job")
+
+	// Success commits all of it.
+	var j store.Job
+	require.NoError(t, s.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		j, err = write(tx)
+		return err
+	}))
+	assert.Equal(t, 3, getJob(t, s, j.Handle).Total)
+	pending, err := s.PendingJobAssets(ctx, j.Handle, 0, 3)
+	require.NoError(t, err)
+	assert.Len(t, pending, 3)
+	scheds, err = s.Schedules(ctx, co.Handle)
+	require.NoError(t, err)
+	require.Equal(t, []string{"advance"}, scheduleNames(scheds))
+	assert.True(t, scheds[0].NextFire.Equal(t0.Add(time.Hour)))
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Jobs/AddAssetsConcurrent", testAddJobAssetsConcurrent},
 		{"Jobs/ManyAssets", testManyJobAssets},
 		{"Jobs/CreateFrom", testCreateJobFrom},
+		{"Jobs/InTx", testInTx},
 		{"Jobs/AssetsPaging", testJobAssetsPaging},
 		{"Jobs/PendingAssets", testPendingJobAssets},
 		{"Jobs/FinishAsset", testFinishJobAsset},

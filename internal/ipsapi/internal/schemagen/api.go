@@ -2,13 +2,14 @@ package main
 
 // The one source of every XSD and WSDL this server publishes.
 //
-// Sources, in order of authority for each decision:
-//   - element names and types: Adobe's reference pages (shared/reference/ips-api),
-//     with the defects IPS-NOTES §9 lists corrected;
-//   - order and optionality: the 2021 XSD (IPS-NOTES) and the 2016-01-14-beta
-//     Axis2 stub classes (CLIENTS §3, marcoguastalli/oneloginsaml2), then the
-//     reference pages;
-//   - pre-4.0 (U): the real pre-4.0 WSDL (shared/reference/wsdl), plus exportJob.
+// Sources, in order of authority for each decision (docs/wire.md, "Schemas
+// we publish"):
+//   - element names and types: Adobe's IPS API reference pages, with their
+//     known defects corrected;
+//   - order and optionality: Adobe's 2021-01-11-beta XSD and the
+//     2016-01-14-beta Axis2 stub classes (marcoguastalli/oneloginsaml2),
+//     then the reference pages;
+//   - pre-4.0 (U): the real pre-4.0 WSDL, plus exportJob.
 //
 // Three layouts result:
 //   - U: the pre-4.0 shapes, plus exportJob in submitJobParam and the
@@ -39,7 +40,7 @@ func open(name, doc string) *ctype {
 const openDoc = "not read nor written by this server (only exportJob is served); declared open so that a generated client can still send it"
 
 // jobElements are the optional job-type elements of submitJobParam, ActiveJob
-// and ScheduledJob, in the 2016/2021 order (IPS-NOTES §2.1, §4.2).
+// and ScheduledJob, in the 2016/2021 order (docs/wire.md, "Schemas we publish").
 func jobElements(withUploadPost bool, exportFrom ver) []*field {
 	fs := []*field{
 		el("imageServingPublishJob", "ImageServingPublishJob").opt(),

@@ -14,17 +14,22 @@ import (
 )
 
 // base is what Catalog and Jobs share: the database, its dialect, and the
-// helpers that speak it.
+// helpers that speak it. Writes and transactions go to db; plain reads to
+// rdb, which is db itself on PostgreSQL and a pool of read-only
+// connections on SQLite, so that a long write (a 10,000-asset submit)
+// holds up no reader.
 type base struct {
-	db *sql.DB
-	d  Dialect
+	db  *sql.DB
+	rdb *sql.DB
+	d   Dialect
 }
 
 // Catalog implements store.Catalog over database/sql.
 type Catalog struct{ base }
 
-// New returns a Catalog on db, which must hold the migrated schema.
-func New(db *sql.DB, d Dialect) *Catalog { return &Catalog{base{db: db, d: d}} }
+// New returns a Catalog that writes on db and reads on rdb (which may be
+// db), both holding the migrated schema.
+func New(db, rdb *sql.DB, d Dialect) *Catalog { return &Catalog{base{db: db, rdb: rdb, d: d}} }
 
 var _ store.Catalog = (*Catalog)(nil)
 
@@ -125,7 +130,7 @@ func (c *Catalog) CompanyByHandle(ctx context.Context, handle string) (store.Com
 	if !ok {
 		return store.Company{}, notFound("company", handle)
 	}
-	co, err := scanCompany(c.queryRow(ctx, c.db, `SELECT `+companyCols+` FROM companies WHERE id = ?`, id))
+	co, err := scanCompany(c.queryRow(ctx, c.rdb, `SELECT `+companyCols+` FROM companies WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Company{}, notFound("company", handle)
 	}
@@ -137,7 +142,7 @@ func (c *Catalog) CompanyByHandle(ctx context.Context, handle string) (store.Com
 
 // CompanyByName finds a company by name, case-insensitively.
 func (c *Catalog) CompanyByName(ctx context.Context, name string) (store.Company, error) {
-	co, err := scanCompany(c.queryRow(ctx, c.db, `SELECT `+companyCols+` FROM companies WHERE name_key = ?`,
+	co, err := scanCompany(c.queryRow(ctx, c.rdb, `SELECT `+companyCols+` FROM companies WHERE name_key = ?`,
 		fold(strings.TrimSpace(name))))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Company{}, notFound("company", name)
@@ -154,7 +159,7 @@ func (c *Catalog) ListCompanies(ctx context.Context) ([]store.Company, error) {
 }
 
 func (c *Catalog) companies(ctx context.Context, query string, args ...any) ([]store.Company, error) {
-	rows, err := c.query(ctx, c.db, query, args...)
+	rows, err := c.query(ctx, c.rdb, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list companies: %w", err)
 	}
@@ -235,7 +240,7 @@ func (c *Catalog) CreateUser(ctx context.Context, nu store.NewUser) (store.User,
 
 // UserByEmail finds a user by email, case-insensitively.
 func (c *Catalog) UserByEmail(ctx context.Context, email string) (store.User, error) {
-	u, err := scanUser(c.queryRow(ctx, c.db, `SELECT `+userCols+` FROM users WHERE email_key = ?`,
+	u, err := scanUser(c.queryRow(ctx, c.rdb, `SELECT `+userCols+` FROM users WHERE email_key = ?`,
 		store.EmailKey(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, notFound("user", email)
@@ -248,7 +253,7 @@ func (c *Catalog) UserByEmail(ctx context.Context, email string) (store.User, er
 
 // ListUsers lists every user, oldest first.
 func (c *Catalog) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := c.db.QueryContext(ctx, c.d.Rebind(`SELECT `+userCols+` FROM users ORDER BY id`))
+	rows, err := c.rdb.QueryContext(ctx, c.d.Rebind(`SELECT `+userCols+` FROM users ORDER BY id`))
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -273,7 +278,7 @@ func (c *Catalog) UserByHandle(ctx context.Context, handle string) (store.User, 
 	if !ok {
 		return store.User{}, notFound("user", handle)
 	}
-	u, err := scanUser(c.queryRow(ctx, c.db, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(c.queryRow(ctx, c.rdb, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, notFound("user", handle)
 	}
@@ -344,7 +349,7 @@ func (c *Catalog) AddMembership(ctx context.Context, userHandle, companyHandle s
 
 // UserCompanies lists the companies a user is a member of, by name.
 func (c *Catalog) UserCompanies(ctx context.Context, userHandle string) ([]store.Company, error) {
-	uid, err := c.userExists(ctx, c.db, userHandle)
+	uid, err := c.userExists(ctx, c.rdb, userHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +370,7 @@ func (c *Catalog) IsMember(ctx context.Context, userHandle, companyHandle string
 		return false, nil
 	}
 	var n int
-	err := c.queryRow(ctx, c.db, `SELECT COUNT(*) FROM memberships WHERE user_id = ? AND company_id = ?`, uid, cid).Scan(&n)
+	err := c.queryRow(ctx, c.rdb, `SELECT COUNT(*) FROM memberships WHERE user_id = ? AND company_id = ?`, uid, cid).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("membership of %q in %q: %w", userHandle, companyHandle, err)
 	}
@@ -487,7 +492,7 @@ func (c *Catalog) FolderByHandle(ctx context.Context, companyHandle, handle stri
 	if !ok {
 		return store.Folder{}, notFound("folder", handle)
 	}
-	f, err := scanFolder(c.queryRow(ctx, c.db, `SELECT `+folderCols+` FROM folders WHERE company_id = ? AND id = ?`, cid, id), cid)
+	f, err := scanFolder(c.queryRow(ctx, c.rdb, `SELECT `+folderCols+` FROM folders WHERE company_id = ? AND id = ?`, cid, id), cid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Folder{}, notFound("folder", handle)
 	}
@@ -507,17 +512,17 @@ func (c *Catalog) FolderByPath(ctx context.Context, companyHandle, fullPath stri
 	if !strings.HasSuffix(fullPath, "/") {
 		fullPath += "/"
 	}
-	return c.folderByPath(ctx, c.db, cid, fullPath)
+	return c.folderByPath(ctx, c.rdb, cid, fullPath)
 }
 
 // ListFolders lists the company's folders by path (byte order, so a
 // folder's subfolders follow it directly).
 func (c *Catalog) ListFolders(ctx context.Context, companyHandle string) ([]store.Folder, error) {
-	cid, _, err := c.companyID(ctx, c.db, companyHandle)
+	cid, _, err := c.companyID(ctx, c.rdb, companyHandle)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := c.query(ctx, c.db, `SELECT `+folderCols+` FROM folders WHERE company_id = ? ORDER BY path`, cid)
+	rows, err := c.query(ctx, c.rdb, `SELECT `+folderCols+` FROM folders WHERE company_id = ? ORDER BY path`, cid)
 	if err != nil {
 		return nil, fmt.Errorf("list folders of %q: %w", companyHandle, err)
 	}
@@ -558,7 +563,7 @@ func scanAsset(sc interface{ Scan(...any) error }, extra ...any) (store.Asset, e
 }
 
 func (c *Catalog) assets(ctx context.Context, query string, args ...any) ([]store.Asset, error) {
-	rows, err := c.query(ctx, c.db, query, args...)
+	rows, err := c.query(ctx, c.rdb, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -727,7 +732,7 @@ const assetLookupBatch = 500
 // handle is repeated); unknown, malformed and foreign handles are omitted.
 // Each distinct asset is read once.
 func (c *Catalog) AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error) {
-	cid, _, err := c.companyID(ctx, c.db, companyHandle)
+	cid, _, err := c.companyID(ctx, c.rdb, companyHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -747,7 +752,7 @@ func (c *Catalog) AssetsByHandles(ctx context.Context, companyHandle string, han
 	byHandle := make(map[string]int, len(ids))
 	for batch := range slices.Chunk(ids, assetLookupBatch) {
 		cond, arg := c.d.InInts("a.id", batch)
-		rows, err := c.query(ctx, c.db, `SELECT `+assetCols+assetFrom+` WHERE a.company_id = ? AND `+cond, cid, arg)
+		rows, err := c.query(ctx, c.rdb, `SELECT `+assetCols+assetFrom+` WHERE a.company_id = ? AND `+cond, cid, arg)
 		if err != nil {
 			return nil, fmt.Errorf("assets of %q by handle: %w", companyHandle, err)
 		}
@@ -792,7 +797,7 @@ func (c *Catalog) AssetsByHandles(ctx context.Context, companyHandle string, han
 // case-insensitively (Image Serving ids are), of one of types when given.
 // They come in the order of names, then by folder path.
 func (c *Catalog) AssetsByNames(ctx context.Context, companyHandle string, names, types []string) ([]store.Asset, error) {
-	cid, _, err := c.companyID(ctx, c.db, companyHandle)
+	cid, _, err := c.companyID(ctx, c.rdb, companyHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -841,7 +846,7 @@ func (c *Catalog) SearchAssets(ctx context.Context, q store.AssetQuery) ([]store
 	if !ok {
 		return nil, 0, fmt.Errorf("search assets: unknown sort field %q", q.SortBy)
 	}
-	cid, _, err := c.companyID(ctx, c.db, q.CompanyHandle)
+	cid, _, err := c.companyID(ctx, c.rdb, q.CompanyHandle)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -897,7 +902,7 @@ func (c *Catalog) SearchAssets(ctx context.Context, q store.AssetQuery) ([]store
 	}
 
 	// The window count gives the total with the page in one statement.
-	rows, err := c.query(ctx, c.db, `SELECT `+assetCols+`, COUNT(*) OVER ()`+assetFrom+where+orderBy+page,
+	rows, err := c.query(ctx, c.rdb, `SELECT `+assetCols+`, COUNT(*) OVER ()`+assetFrom+where+orderBy+page,
 		append(slices.Clone(args), pageArgs...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("search assets: %w", err)
@@ -917,7 +922,7 @@ func (c *Catalog) SearchAssets(ctx context.Context, q store.AssetQuery) ([]store
 	rows.Close()
 	if len(out) == 0 && offset > 0 {
 		// A page past the end has no row to carry the count.
-		if err := c.queryRow(ctx, c.db, `SELECT COUNT(*)`+assetFrom+where, args...).Scan(&total); err != nil {
+		if err := c.queryRow(ctx, c.rdb, `SELECT COUNT(*)`+assetFrom+where, args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("search assets: count: %w", err)
 		}
 	}
@@ -953,7 +958,7 @@ func (c *Catalog) SetMembers(ctx context.Context, companyHandle, setHandle strin
 		return nil, notFound("asset", setHandle)
 	}
 	var n int
-	if err := c.queryRow(ctx, c.db, `SELECT COUNT(*) FROM assets WHERE company_id = ? AND id = ?`, cid, id).Scan(&n); err != nil {
+	if err := c.queryRow(ctx, c.rdb, `SELECT COUNT(*) FROM assets WHERE company_id = ? AND id = ?`, cid, id).Scan(&n); err != nil {
 		return nil, fmt.Errorf("set %q: %w", setHandle, err)
 	}
 	if n == 0 {
@@ -1026,11 +1031,11 @@ func (c *Catalog) SaveImageFormat(ctx context.Context, f store.ImageFormat) (sto
 
 // ImageFormats lists the company's image formats by name.
 func (c *Catalog) ImageFormats(ctx context.Context, companyHandle string) ([]store.ImageFormat, error) {
-	cid, _, err := c.companyID(ctx, c.db, companyHandle)
+	cid, _, err := c.companyID(ctx, c.rdb, companyHandle)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := c.query(ctx, c.db, `SELECT id, name, url_modifier FROM image_formats WHERE company_id = ? ORDER BY name_key, id`, cid)
+	rows, err := c.query(ctx, c.rdb, `SELECT id, name, url_modifier FROM image_formats WHERE company_id = ? ORDER BY name_key, id`, cid)
 	if err != nil {
 		return nil, fmt.Errorf("image formats of %q: %w", companyHandle, err)
 	}
@@ -1055,7 +1060,7 @@ func (c *Catalog) ImageFormatByName(ctx context.Context, companyHandle, name str
 	if !ok {
 		return store.ImageFormat{}, notFound("image format", name)
 	}
-	f, err := scanFormat(c.queryRow(ctx, c.db, `SELECT id, name, url_modifier FROM image_formats
+	f, err := scanFormat(c.queryRow(ctx, c.rdb, `SELECT id, name, url_modifier FROM image_formats
 		WHERE company_id = ? AND name_key = ?`, cid, fold(name)), cid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ImageFormat{}, notFound("image format", name)

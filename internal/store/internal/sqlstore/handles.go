@@ -12,7 +12,7 @@ import (
 // id is repeated in company-owned handles; a lookup checks it against the
 // company handle it is given, so another company's handle is never found.
 // Job ("j|7|42") and schedule ("s|7|3") handles follow the same shape; they
-// are made of [A-Za-z0-9|_.-] only, as job handles must be (SPEC §7), and
+// are made of [A-Za-z0-9|_.-] only, as job handles must be (docs/wire.md, "Handles"), and
 // a lookup without a company still checks the row's company against the
 // handle's, so each row has exactly one handle.
 

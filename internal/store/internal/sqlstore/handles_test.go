@@ -55,7 +55,7 @@ func TestHandlesRoundTrip(t *testing.T) {
 }
 
 func TestJobHandles(t *testing.T) {
-	urlSafe := regexp.MustCompile(`^[A-Za-z0-9|_.-]+$`) // SPEC §7, job handles
+	urlSafe := regexp.MustCompile(`^[A-Za-z0-9|_.-]+$`) // docs/wire.md, "Handles"
 	for _, tc := range []struct {
 		handle string
 		parse  func(string) (int64, int64, bool)

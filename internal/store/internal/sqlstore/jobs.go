@@ -24,19 +24,14 @@ import (
 // transaction holds the database alone, which gives the same.
 type Jobs struct{ base }
 
-// NewJobs returns the Jobs on db, which must hold the migrated schema.
-func NewJobs(db *sql.DB, d Dialect) *Jobs { return &Jobs{base{db: db, d: d}} }
+// NewJobs returns the Jobs that write on db and read on rdb (which may be
+// db), both holding the migrated schema.
+func NewJobs(db, rdb *sql.DB, d Dialect) *Jobs { return &Jobs{base{db: db, rdb: rdb, d: d}} }
 
 var _ store.Jobs = (*Jobs)(nil)
 
-// allJobStates are the states SetJobState accepts.
-var allJobStates = []string{
-	store.JobScheduled, store.JobNew, store.JobRunning, store.JobPaused,
-	store.JobStopping, store.JobCompleted, store.JobStopped, store.JobFailed,
-}
-
 // newJobStates are the states a job may be created in.
-var newJobStates = []string{store.JobNew, store.JobScheduled, store.JobRunning}
+var newJobStates = []store.JobState{store.JobNew, store.JobScheduled, store.JobRunning}
 
 // ---- timestamps ----
 
@@ -138,7 +133,7 @@ func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
 }
 
 func (j *Jobs) jobs(ctx context.Context, query string, args ...any) ([]store.Job, error) {
-	rows, err := j.query(ctx, j.db, query, args...)
+	rows, err := j.query(ctx, j.rdb, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +163,7 @@ func (j *Jobs) jobExists(ctx context.Context, q querier, cid, id int64) error {
 
 // lockJob locks a job's row for the rest of tx and returns its total and
 // state; ErrNotFound if there is no such job.
-func (j *Jobs) lockJob(ctx context.Context, tx *sql.Tx, cid, id int64) (total int, state string, err error) {
+func (j *Jobs) lockJob(ctx context.Context, tx *sql.Tx, cid, id int64) (total int, state store.JobState, err error) {
 	err = j.queryRow(ctx, tx, `SELECT total, state FROM jobs WHERE id = ? AND company_id = ? `+j.d.ForUpdate(),
 		id, cid).Scan(&total, &state)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -262,7 +257,16 @@ func (j *Jobs) CreateJob(ctx context.Context, nj store.NewJob, assets []store.Jo
 }
 
 // CreateJobFrom is CreateJob with the assets yielded one at a time.
-func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
+func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (job store.Job, err error) {
+	err = j.inTx(ctx, func(tx *sql.Tx) error {
+		job, err = j.createJob(ctx, tx, nj, n, assets)
+		return err
+	})
+	return job, err
+}
+
+// createJob inserts a job and its assets in tx.
+func (j *Jobs) createJob(ctx context.Context, tx *sql.Tx, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
 	if nj.Type == "" {
 		return store.Job{}, fmt.Errorf("create job %q: empty type", nj.Name)
 	}
@@ -303,7 +307,7 @@ func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets
 	if job.State == store.JobRunning {
 		job.Started = t
 	}
-	err := j.inTx(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		if _, _, err := j.companyID(ctx, tx, nj.CompanyHandle); err != nil {
 			return err
 		}
@@ -312,7 +316,7 @@ func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets
 			submit_user, notify_user, state, spec, schedule_id, exec_time, total, submitted, started, expires)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			cid, job.Type, job.Name, job.OriginalName, job.Description, job.Locale,
-			job.SubmitUserHandle, job.NotifyUserHandle, job.State, specArg(job.Spec), sched, j.nullTime(job.ExecTime),
+			job.SubmitUserHandle, job.NotifyUserHandle, string(job.State), specArg(job.Spec), sched, j.nullTime(job.ExecTime),
 			job.Total, j.d.TimeArg(t), j.nullTime(job.Started), j.nullTime(job.Expires)).Scan(&id)
 		if err != nil {
 			return err
@@ -326,7 +330,7 @@ func (j *Jobs) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets
 			return fmt.Errorf("%d assets announced, %d given", n, got)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return store.Job{}, fmt.Errorf("create job %q: %w", nj.Name, err)
 	}
@@ -344,7 +348,7 @@ func (j *Jobs) JobByHandle(ctx context.Context, companyHandle, handle string) (s
 			return store.Job{}, notFound("job", handle)
 		}
 	}
-	job, err := scanJob(j.queryRow(ctx, j.db, `SELECT `+jobCols+` FROM jobs WHERE id = ? AND company_id = ?`, id, cid))
+	job, err := scanJob(j.queryRow(ctx, j.rdb, `SELECT `+jobCols+` FROM jobs WHERE id = ? AND company_id = ?`, id, cid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Job{}, notFound("job", handle)
 	}
@@ -357,13 +361,13 @@ func (j *Jobs) JobByHandle(ctx context.Context, companyHandle, handle string) (s
 // ListJobs lists a company's jobs by Submitted (then creation order); From
 // and To are both inclusive.
 func (j *Jobs) ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, error) {
-	cid, _, err := j.companyID(ctx, j.db, q.CompanyHandle)
+	cid, _, err := j.companyID(ctx, j.rdb, q.CompanyHandle)
 	if err != nil {
 		return nil, err
 	}
 	where, args := ` WHERE company_id = ?`, []any{cid}
 	if len(q.States) > 0 {
-		cond, arg := j.d.InStrings("state", q.States)
+		cond, arg := j.d.InStrings("state", store.StateNames(q.States))
 		where += ` AND ` + cond
 		args = append(args, arg)
 	}
@@ -403,27 +407,27 @@ func (j *Jobs) ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, err
 // SetJobState moves a job to state to when its state is one of from (any
 // when from is empty). Moving to Running sets Started unless set; moving
 // to an ended state sets Ended.
-func (j *Jobs) SetJobState(ctx context.Context, handle string, from []string, to string) (bool, error) {
-	if !slices.Contains(allJobStates, to) {
+func (j *Jobs) SetJobState(ctx context.Context, handle string, from []store.JobState, to store.JobState) (bool, error) {
+	if !slices.Contains(store.JobStates, to) {
 		return false, fmt.Errorf("set state of job %q: unknown state %q", handle, to)
 	}
 	cid, id, ok := parseJob(handle)
 	if !ok {
 		return false, notFound("job", handle)
 	}
-	set, args := `state = ?`, []any{to}
+	set, args := `state = ?`, []any{string(to)}
 	switch {
 	case to == store.JobRunning:
 		set += `, started = COALESCE(started, ?)`
 		args = append(args, j.d.TimeArg(now()))
-	case slices.Contains(store.EndedJobStates, to):
+	case to.Ended():
 		set += `, ended = ?`
 		args = append(args, j.d.TimeArg(now()))
 	}
 	where := ` WHERE id = ? AND company_id = ?`
 	args = append(args, id, cid)
 	if len(from) > 0 {
-		cond, arg := j.d.InStrings("state", from)
+		cond, arg := j.d.InStrings("state", store.StateNames(from))
 		where += ` AND ` + cond
 		args = append(args, arg)
 	}
@@ -455,7 +459,7 @@ func (j *Jobs) AddJobAssets(ctx context.Context, handle string, assets []store.J
 		if err != nil {
 			return err
 		}
-		if slices.Contains(store.EndedJobStates, state) {
+		if state.Ended() {
 			return fmt.Errorf("job %q has ended (%s)", handle, state)
 		}
 		if len(assets) == 0 {
@@ -522,7 +526,7 @@ func (j *Jobs) JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.Jo
 	if q.Limit > 0 {
 		page, pageArgs = ` LIMIT ? OFFSET ?`, []any{q.Limit, offset}
 	}
-	rows, err := j.query(ctx, j.db, `SELECT `+jobAssetCols+`, COUNT(*) OVER ()`+where+order+page,
+	rows, err := j.query(ctx, j.rdb, `SELECT `+jobAssetCols+`, COUNT(*) OVER ()`+where+order+page,
 		append(slices.Clone(args), pageArgs...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("assets of job %q: %w", q.JobHandle, err)
@@ -542,11 +546,11 @@ func (j *Jobs) JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.Jo
 	rows.Close()
 	if len(out) == 0 {
 		// No row to carry the count, and maybe no job.
-		if err := j.jobExists(ctx, j.db, cid, id); err != nil {
+		if err := j.jobExists(ctx, j.rdb, cid, id); err != nil {
 			return nil, 0, err
 		}
 		if offset > 0 {
-			if err := j.queryRow(ctx, j.db, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
+			if err := j.queryRow(ctx, j.rdb, `SELECT COUNT(*)`+where, args...).Scan(&total); err != nil {
 				return nil, 0, fmt.Errorf("assets of job %q: count: %w", q.JobHandle, err)
 			}
 		}
@@ -566,7 +570,7 @@ func (j *Jobs) JobFiles(ctx context.Context, handle, path string) ([]store.JobFi
 		where += ` AND ja.output_path = ?`
 		args = append(args, path)
 	}
-	rows, err := j.query(ctx, j.db, `SELECT ja.output_path, ja.blob_key, ja.size`+where+` ORDER BY ja.seq`, args...)
+	rows, err := j.query(ctx, j.rdb, `SELECT ja.output_path, ja.blob_key, ja.size`+where+` ORDER BY ja.seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("files of job %q: %w", handle, err)
 	}
@@ -584,7 +588,7 @@ func (j *Jobs) JobFiles(ctx context.Context, handle, path string) ([]store.JobFi
 	}
 	rows.Close()
 	if len(out) == 0 {
-		if err := j.jobExists(ctx, j.db, cid, id); err != nil {
+		if err := j.jobExists(ctx, j.rdb, cid, id); err != nil {
 			return nil, err
 		}
 	}
@@ -598,7 +602,7 @@ func (j *Jobs) PendingJobAssets(ctx context.Context, handle string, from, to int
 		return nil, notFound("job", handle)
 	}
 	h := jobHandle(cid, id)
-	rows, err := j.query(ctx, j.db, `SELECT `+jobAssetCols+jobAssetFrom+
+	rows, err := j.query(ctx, j.rdb, `SELECT `+jobAssetCols+jobAssetFrom+
 		` AND ja.outcome = '' AND ja.seq >= ? AND ja.seq < ? ORDER BY ja.seq`, id, cid, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("pending assets of job %q: %w", handle, err)
@@ -617,7 +621,7 @@ func (j *Jobs) PendingJobAssets(ctx context.Context, handle string, from, to int
 	}
 	rows.Close()
 	if len(out) == 0 {
-		if err := j.jobExists(ctx, j.db, cid, id); err != nil {
+		if err := j.jobExists(ctx, j.rdb, cid, id); err != nil {
 			return nil, err
 		}
 	}
@@ -711,7 +715,7 @@ func (j *Jobs) DeleteJob(ctx context.Context, companyHandle, handle string) erro
 // ExpiredJobs lists ended, unpurged jobs of any company whose Expires is
 // before t, soonest expired first; limit 0 is no limit.
 func (j *Jobs) ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]store.Job, error) {
-	cond, arg := j.d.InStrings("state", store.EndedJobStates)
+	cond, arg := j.d.InStrings("state", store.StateNames(store.EndedJobStates))
 	query := `SELECT ` + jobCols + ` FROM jobs WHERE NOT purged AND expires IS NOT NULL AND expires < ? AND ` + cond +
 		` ORDER BY expires, id`
 	args := []any{j.d.TimeArg(ceil(t)), arg}
@@ -728,7 +732,7 @@ func (j *Jobs) ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]store
 
 // JobStateCounts counts every company's jobs by state.
 func (j *Jobs) JobStateCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
+	rows, err := j.rdb.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("job state counts: %w", err)
 	}
@@ -780,7 +784,7 @@ func scanSchedule(sc interface{ Scan(...any) error }) (store.Schedule, error) {
 }
 
 func (j *Jobs) schedules(ctx context.Context, query string, args ...any) ([]store.Schedule, error) {
-	rows, err := j.query(ctx, j.db, query, args...)
+	rows, err := j.query(ctx, j.rdb, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -832,7 +836,7 @@ func (j *Jobs) CreateSchedule(ctx context.Context, s store.Schedule) (store.Sche
 
 // Schedules lists a company's schedules by NextFire.
 func (j *Jobs) Schedules(ctx context.Context, companyHandle string) ([]store.Schedule, error) {
-	cid, _, err := j.companyID(ctx, j.db, companyHandle)
+	cid, _, err := j.companyID(ctx, j.rdb, companyHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -845,6 +849,10 @@ func (j *Jobs) Schedules(ctx context.Context, companyHandle string) ([]store.Sch
 
 // DeleteSchedule deletes a schedule; the jobs it made keep their logs.
 func (j *Jobs) DeleteSchedule(ctx context.Context, companyHandle, handle string) error {
+	return j.deleteSchedule(ctx, j.db, companyHandle, handle)
+}
+
+func (j *Jobs) deleteSchedule(ctx context.Context, q querier, companyHandle, handle string) error {
 	cid, id, ok := parseSchedule(handle)
 	if !ok {
 		return notFound("schedule", handle)
@@ -852,7 +860,7 @@ func (j *Jobs) DeleteSchedule(ctx context.Context, companyHandle, handle string)
 	if c, ok := parseCompany(companyHandle); !ok || c != cid {
 		return notFound("schedule", handle)
 	}
-	res, err := j.exec(ctx, j.db, `DELETE FROM schedules WHERE id = ? AND company_id = ?`, id, cid)
+	res, err := j.exec(ctx, q, `DELETE FROM schedules WHERE id = ? AND company_id = ?`, id, cid)
 	if err != nil {
 		return fmt.Errorf("delete schedule %q: %w", handle, err)
 	}
@@ -874,6 +882,10 @@ func (j *Jobs) DueSchedules(ctx context.Context, t time.Time) ([]store.Schedule,
 // UPDATE: of concurrent callers with the same prev, exactly one matches.
 // prev is compared as stored (to the microsecond).
 func (j *Jobs) AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error) {
+	return j.advanceSchedule(ctx, j.db, handle, prev, next)
+}
+
+func (j *Jobs) advanceSchedule(ctx context.Context, q querier, handle string, prev, next time.Time) (bool, error) {
 	if next.IsZero() {
 		return false, fmt.Errorf("advance schedule %q: no next fire time", handle)
 	}
@@ -884,7 +896,7 @@ func (j *Jobs) AdvanceSchedule(ctx context.Context, handle string, prev, next ti
 	if !ok {
 		return false, notFound("schedule", handle)
 	}
-	res, err := j.exec(ctx, j.db, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ?`,
+	res, err := j.exec(ctx, q, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ?`,
 		j.d.TimeArg(at(next)), id, cid, j.d.TimeArg(at(prev)))
 	if err != nil {
 		return false, fmt.Errorf("advance schedule %q: %w", handle, err)
@@ -897,11 +909,43 @@ func (j *Jobs) AdvanceSchedule(ctx context.Context, handle string, prev, next ti
 		return true, nil
 	}
 	var k int
-	if err := j.queryRow(ctx, j.db, `SELECT COUNT(*) FROM schedules WHERE id = ? AND company_id = ?`, id, cid).Scan(&k); err != nil {
+	if err := j.queryRow(ctx, q, `SELECT COUNT(*) FROM schedules WHERE id = ? AND company_id = ?`, id, cid).Scan(&k); err != nil {
 		return false, fmt.Errorf("advance schedule %q: %w", handle, err)
 	}
 	if k == 0 {
 		return false, notFound("schedule", handle)
 	}
 	return false, nil
+}
+
+// ---- transactions ----
+
+// InTx runs fn in one transaction, committed when fn returns nil and
+// rolled back otherwise; what fn writes through tx, and what it writes on
+// tx.SQL() (the queue's work), commit together or not at all. On SQLite
+// the transaction holds the one writer connection: fn may read through
+// the store (the read-only pool answers, with the last commit) but must
+// not write outside tx.
+func (j *Jobs) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return j.inTx(ctx, func(tx *sql.Tx) error { return fn(jobsTx{j: j, tx: tx}) })
+}
+
+// jobsTx is store.Tx on a database transaction.
+type jobsTx struct {
+	j  *Jobs
+	tx *sql.Tx
+}
+
+func (t jobsTx) SQL() *sql.Tx { return t.tx }
+
+func (t jobsTx) CreateJobFrom(ctx context.Context, nj store.NewJob, n int, assets iter.Seq[store.JobAsset]) (store.Job, error) {
+	return t.j.createJob(ctx, t.tx, nj, n, assets)
+}
+
+func (t jobsTx) AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error) {
+	return t.j.advanceSchedule(ctx, t.tx, handle, prev, next)
+}
+
+func (t jobsTx) DeleteSchedule(ctx context.Context, companyHandle, handle string) error {
+	return t.j.deleteSchedule(ctx, t.tx, companyHandle, handle)
 }

@@ -1,4 +1,4 @@
-package render
+package modifier
 
 import (
 	"fmt"
@@ -79,7 +79,7 @@ func (v *val) real(i int, min, max float64) (float64, error) {
 }
 
 // enum matches argument i against choices case-insensitively (the reference
-// is silent on enum case; IS-NOTES §1.2 decides lenient) and returns the
+// is silent on enum case; docs/rendering.md, "Decisions the reference leaves open", decides lenient) and returns the
 // canonical spelling.
 func (v *val) enum(i int, choices ...string) (string, error) {
 	a := strings.TrimSpace(v.arg(i))
@@ -106,7 +106,7 @@ func fmtNum(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// percentDecode decodes %xx escapes only: '+' stays '+' (IS-NOTES §1.3).
+// percentDecode decodes %xx escapes only: '+' stays '+' (docs/rendering.md, "Decisions the reference leaves open").
 func percentDecode(s string) (string, error) {
 	if !strings.Contains(s, "%") {
 		return s, nil

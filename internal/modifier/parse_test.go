@@ -1,4 +1,4 @@
-package render
+package modifier
 
 import (
 	"errors"
@@ -44,35 +44,35 @@ func TestParseSyntax(t *testing.T) {
 func TestParseValues(t *testing.T) {
 	r, err := Parse("wid=400&hei=300&fmt=tif,cmyk,lzw&qlt=85,1&op_usm=1.1,0.5,1,0&bgc=0,0,255&align=-1,1&fit=crop,1", nil)
 	require.NoError(t, err)
-	assert.Equal(t, 400, r.wid)
-	assert.Equal(t, 300, r.hei)
+	assert.Equal(t, 400, r.Wid)
+	assert.Equal(t, 300, r.Hei)
 	assert.Equal(t, "tif", r.Format())
-	assert.Equal(t, "cmyk", r.pixelType)
-	assert.Equal(t, "lzw", r.compression)
-	assert.Equal(t, 85, r.qlt)
-	assert.True(t, r.chroma)
-	assert.Equal(t, &usmSpec{amount: 1.1, radius: 0.5, threshold: 1}, r.usm)
-	assert.Equal(t, [3]float64{0, 0, 255}, r.bgc.RGB())
-	assert.Equal(t, [2]float64{-1, 1}, r.align)
-	assert.Equal(t, &fitSpec{mode: "crop", upscale: true}, r.fit)
+	assert.Equal(t, "cmyk", r.PixelType)
+	assert.Equal(t, "lzw", r.Compression)
+	assert.Equal(t, 85, r.Qlt)
+	assert.True(t, r.Chroma)
+	assert.Equal(t, &USMSpec{Amount: 1.1, Radius: 0.5, Threshold: 1}, r.USM)
+	assert.Equal(t, [3]float64{0, 0, 255}, r.Bgc.RGB())
+	assert.Equal(t, [2]float64{-1, 1}, r.Align)
+	assert.Equal(t, &FitSpec{Mode: "crop", Upscale: true}, r.Fit)
 
 	// Omitted middle arguments take defaults ("fmt=tif,,jpeg" in r-is-http-fmt.md).
 	r, err = Parse("fmt=tif,,jpeg&qlt=95", nil)
 	require.NoError(t, err)
-	assert.Equal(t, "", r.pixelType)
-	assert.Equal(t, "jpeg", r.compression)
+	assert.Equal(t, "", r.PixelType)
+	assert.Equal(t, "jpeg", r.Compression)
 
 	// op_usm's missing trailing arguments are 0.
 	r, err = Parse("op_usm=1", nil)
 	require.NoError(t, err)
-	assert.Equal(t, &usmSpec{amount: 1}, r.usm)
+	assert.Equal(t, &USMSpec{Amount: 1}, r.USM)
 
 	// The colorize colour may itself hold commas.
 	r, err = Parse("op_colorize=160,176,192,norm,50", nil)
 	require.NoError(t, err)
-	assert.Equal(t, [3]float64{160, 176, 192}, r.colorize.color.RGB())
-	assert.True(t, r.colorize.norm)
-	assert.Equal(t, 50.0, r.colorize.contrast)
+	assert.Equal(t, [3]float64{160, 176, 192}, r.Colorize.Color.RGB())
+	assert.True(t, r.Colorize.Norm)
+	assert.Equal(t, 50.0, r.Colorize.Contrast)
 }
 
 func TestParseErrors(t *testing.T) {
@@ -321,7 +321,7 @@ func TestVariables(t *testing.T) {
 	}
 	r, err := Parse("$var2=apple&$var1=my$var2$tree&icc=$var1$", nil)
 	require.NoError(t, err)
-	assert.Equal(t, "my$var2$tree", r.icc.name, "references are not nested")
+	assert.Equal(t, "my$var2$tree", r.ICC.Name, "references are not nested")
 
 	// "wid=$number$ is not [valid], because wid requires a numeric argument".
 	_, err = Parse("wid=$number$", nil)
@@ -366,26 +366,26 @@ func TestParseColor(t *testing.T) {
 	// The examples of c-data-types/r-is-http-color.md.
 	tests := []struct {
 		in     string
-		kind   colorKind
+		kind   ColorKind
 		v      []float64
 		alpha  float64
 		source bool
 	}{
-		{"0,100,200", colorRGB, []float64{0, 100, 200}, 255, false},
-		{"0,100,200,200rs", colorRGB, []float64{0, 100, 200}, 200, true},
-		{"0x010203S", colorRGB, []float64{1, 2, 3}, 255, true},
-		{"a0b1c2d3R", colorRGB, []float64{160, 177, 194}, 211, false},
-		{"100S", colorGray, []float64{255}, 255, true},
-		{"50,75g", colorGray, []float64{127.5}, 191.25, false},
-		{"0X70G", colorGray, []float64{112}, 255, false},
-		{"0xddeegs", colorGray, []float64{221}, 238, true},
-		{"94,11,50,33k", colorCMYK, []float64{239.7, 28.05, 127.5, 84.15}, 255, false},
-		{"22,23,24,25,26KS", colorCMYK, []float64{56.1, 58.65, 61.2, 63.75}, 66.3, true},
-		{"38393A3bK", colorCMYK, []float64{56, 57, 58, 59}, 255, false},
-		{"0x0a0b0C0d0eks", colorCMYK, []float64{10, 11, 12, 13}, 14, true},
-		{"FFFFFF", colorRGB, []float64{255, 255, 255}, 255, false},
-		{"000000", colorRGB, []float64{0, 0, 0}, 255, false},
-		{"0", colorGray, []float64{0}, 255, false},
+		{"0,100,200", ColorRGB, []float64{0, 100, 200}, 255, false},
+		{"0,100,200,200rs", ColorRGB, []float64{0, 100, 200}, 200, true},
+		{"0x010203S", ColorRGB, []float64{1, 2, 3}, 255, true},
+		{"a0b1c2d3R", ColorRGB, []float64{160, 177, 194}, 211, false},
+		{"100S", ColorGray, []float64{255}, 255, true},
+		{"50,75g", ColorGray, []float64{127.5}, 191.25, false},
+		{"0X70G", ColorGray, []float64{112}, 255, false},
+		{"0xddeegs", ColorGray, []float64{221}, 238, true},
+		{"94,11,50,33k", ColorCMYK, []float64{239.7, 28.05, 127.5, 84.15}, 255, false},
+		{"22,23,24,25,26KS", ColorCMYK, []float64{56.1, 58.65, 61.2, 63.75}, 66.3, true},
+		{"38393A3bK", ColorCMYK, []float64{56, 57, 58, 59}, 255, false},
+		{"0x0a0b0C0d0eks", ColorCMYK, []float64{10, 11, 12, 13}, 14, true},
+		{"FFFFFF", ColorRGB, []float64{255, 255, 255}, 255, false},
+		{"000000", ColorRGB, []float64{0, 0, 0}, 255, false},
+		{"0", ColorGray, []float64{0}, 255, false},
 	}
 	for _, tc := range tests {
 		c, err := parseColor(tc.in)

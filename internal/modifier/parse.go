@@ -1,4 +1,4 @@
-package render
+package modifier
 
 import (
 	"errors"
@@ -119,7 +119,7 @@ func Parse(modifier string, macros MacroSource) (*Request, error) {
 }
 
 // ParseExport parses the conversion an ExportJob asks for: its is_modifier
-// followed by its macro (SPEC §2: "is_modifier & $macro$", so the macro's
+// followed by its macro (docs/exports.md, "Conversion": "is_modifier & $macro$", so the macro's
 // commands win over is_modifier's). macro names an image format, written
 // $name$ or bare, and may be empty; unlike a $name$ inside a modifier
 // string it may hold any characters (IPS image format names do). A fault
@@ -228,7 +228,7 @@ func (p *parser) expandMacro(name, text string, at origin, stack []string) error
 	if !ok {
 		return perr(text, at, "", "unknown macro")
 	}
-	// Definitions are stored trimmed of whitespace and '&' (SPEC §7), but
+	// Definitions are stored trimmed of whitespace and '&' (docs/rendering.md, "Decisions the reference leaves open"), but
 	// tolerate ones that are not.
 	def = strings.Trim(def, " \t\r\n&")
 	return p.expand(def, at, append(stack, name))
@@ -353,15 +353,15 @@ func substitute(s string, vars map[string]string) string {
 // effective values.
 func (r *Request) validate() error {
 	at := func(g string) origin { return r.where[g] }
-	if r.fit != nil && r.wid == 0 && r.hei == 0 {
+	if r.Fit != nil && r.Wid == 0 && r.Hei == 0 {
 		e := r.effective["fit"]
 		return perr(e.name, at("fit"), e.value, "fit= needs wid= or hei= (r-fit.md)")
 	}
-	if r.quantize.set && r.quantize.palette == "mac" && (r.fmtInfo().name == "gif-alpha" || r.fmtInfo().name == "png8-alpha") {
+	if r.Quantize.Set && r.Quantize.Palette == "mac" && (r.FormatInfo().Name == "gif-alpha" || r.FormatInfo().Name == "png8-alpha") {
 		e := r.effective["quantize"]
-		return perr(e.name, at("quantize"), e.value, "the mac palette is not available for "+r.fmtInfo().name)
+		return perr(e.name, at("quantize"), e.value, "the mac palette is not available for "+r.FormatInfo().Name)
 	}
-	if ws := quantizeWarnings(r.quantize, r.fmtInfo()); len(ws) > 0 {
+	if ws := QuantizeWarnings(r.Quantize, r.FormatInfo()); len(ws) > 0 {
 		o := at("quantize")
 		r.Warnings = append(r.Warnings, Warning{Command: "quantize", Pos: o.pos, Macro: o.macro, Message: strings.Join(ws, "; ")})
 	}

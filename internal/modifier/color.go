@@ -1,4 +1,4 @@
-package render
+package modifier
 
 import (
 	"errors"
@@ -7,18 +7,18 @@ import (
 	"strings"
 )
 
-// colorKind is the pixel type a colour value was written in.
-type colorKind int
+// ColorKind is the pixel type a colour value was written in.
+type ColorKind int
 
 const (
-	colorGray colorKind = iota
-	colorRGB
-	colorCMYK
+	ColorGray ColorKind = iota
+	ColorRGB
+	ColorCMYK
 )
 
 // colorValue is an Image Serving colour value (reference c-data-types/r-is-http-color.md).
-type colorValue struct {
-	Kind colorKind
+type ColorValue struct {
+	Kind ColorKind
 	// V holds gray (V[0]), RGB (V[0..2]) or CMYK (V[0..3]) components, each
 	// in 0…255 whatever the notation (percent values are scaled).
 	V [4]float64
@@ -30,11 +30,11 @@ type colorValue struct {
 
 // RGB converts the colour to 8-bit RGB the naive way, as IS does between
 // pixel types (r-bgc.md: "converted using naïve conversion").
-func (c colorValue) RGB() [3]float64 {
+func (c ColorValue) RGB() [3]float64 {
 	switch c.Kind {
-	case colorGray:
+	case ColorGray:
 		return [3]float64{c.V[0], c.V[0], c.V[0]}
-	case colorCMYK:
+	case ColorCMYK:
 		k := 1 - c.V[3]/255
 		return [3]float64{
 			255 * (1 - c.V[0]/255) * k,
@@ -46,8 +46,8 @@ func (c colorValue) RGB() [3]float64 {
 }
 
 // Gray converts the colour to an 8-bit gray level (Rec. 601 luma for RGB).
-func (c colorValue) Gray() float64 {
-	if c.Kind == colorGray {
+func (c ColorValue) Gray() float64 {
+	if c.Kind == ColorGray {
 		return c.V[0]
 	}
 	rgb := c.RGB()
@@ -62,8 +62,8 @@ var errColor = errors.New("not a colour value")
 //	{0x{hex2|hex4}[g]} | {[0x]{hex6|hex8}[r]} | {[0x]{hex8|hex10}k}  [s]
 //
 // Values, prefixes and suffixes are case-insensitive.
-func parseColor(s string) (colorValue, error) {
-	c := colorValue{A: 255}
+func parseColor(s string) (ColorValue, error) {
+	c := ColorValue{A: 255}
 	t := strings.ToLower(s)
 	if strings.HasSuffix(t, "s") {
 		c.Source = true
@@ -93,14 +93,14 @@ func parseColor(s string) (colorValue, error) {
 	return parseDecimalColor(c, s, t, suffix)
 }
 
-func parseHexColor(c colorValue, s, h string, prefixed bool, suffix byte) (colorValue, error) {
+func parseHexColor(c ColorValue, s, h string, prefixed bool, suffix byte) (ColorValue, error) {
 	byteAt := func(i int) float64 {
 		v, _ := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
 		return float64(v)
 	}
 	switch {
 	case suffix == 'k' && (len(h) == 8 || len(h) == 10):
-		c.Kind = colorCMYK
+		c.Kind = ColorCMYK
 		for i := 0; i < 4; i++ {
 			c.V[i] = byteAt(i)
 		}
@@ -111,13 +111,13 @@ func parseHexColor(c colorValue, s, h string, prefixed bool, suffix byte) (color
 		if !prefixed {
 			return c, fmt.Errorf("%w: hex gray %q needs the 0x prefix", errColor, s)
 		}
-		c.Kind = colorGray
+		c.Kind = ColorGray
 		c.V[0] = byteAt(0)
 		if len(h) == 4 {
 			c.A = byteAt(1)
 		}
 	case suffix != 'k' && suffix != 'g' && (len(h) == 6 || len(h) == 8):
-		c.Kind = colorRGB
+		c.Kind = ColorRGB
 		for i := 0; i < 3; i++ {
 			c.V[i] = byteAt(i)
 		}
@@ -130,7 +130,7 @@ func parseHexColor(c colorValue, s, h string, prefixed bool, suffix byte) (color
 	return c, nil
 }
 
-func parseDecimalColor(c colorValue, s, t string, suffix byte) (colorValue, error) {
+func parseDecimalColor(c ColorValue, s, t string, suffix byte) (ColorValue, error) {
 	parts := strings.Split(t, ",")
 	nums := make([]int, len(parts))
 	for i, p := range parts {
@@ -154,7 +154,7 @@ func parseDecimalColor(c colorValue, s, t string, suffix byte) (colorValue, erro
 		if err := inRange(100); err != nil {
 			return c, err
 		}
-		c.Kind = colorCMYK
+		c.Kind = ColorCMYK
 		for i := 0; i < 4; i++ {
 			c.V[i] = pct(nums[i])
 		}
@@ -165,7 +165,7 @@ func parseDecimalColor(c colorValue, s, t string, suffix byte) (colorValue, erro
 		if err := inRange(100); err != nil {
 			return c, err
 		}
-		c.Kind = colorGray
+		c.Kind = ColorGray
 		c.V[0] = pct(nums[0])
 		if len(nums) == 2 {
 			c.A = pct(nums[1])
@@ -174,7 +174,7 @@ func parseDecimalColor(c colorValue, s, t string, suffix byte) (colorValue, erro
 		if err := inRange(255); err != nil {
 			return c, err
 		}
-		c.Kind = colorRGB
+		c.Kind = ColorRGB
 		for i := 0; i < 3; i++ {
 			c.V[i] = float64(nums[i])
 		}

@@ -1,4 +1,4 @@
-package render
+package modifier
 
 import (
 	"fmt"
@@ -66,10 +66,10 @@ var commandTable = []command{
 	{name: "fit", status: rendered, note: "fit, constrain, crop, wrap, stretch, hfit, vfit with the upscale flag; needs wid= or hei=.", parse: parseFit},
 	{name: "flip", status: rendered, note: "lr, ud, lrud on the composite (after extend, as r-flip.md says for layer=comp).", parse: parseFlip},
 	{name: "fmt", status: rendered, note: "Format, pixel type and compression; pdf and eps are written around the image; swf*, jpegxr*, f4m, m3u8 parse but each asset fails naming the format.", parse: parseFmt},
-	{name: "hei", status: rendered, note: "View height; the aspect ratio is kept; enlarges when no fit= is given.", parse: parseSize(func(r *Request) *int { return &r.hei })},
+	{name: "hei", status: rendered, note: "View height; the aspect ratio is kept; enlarges when no fit= is given.", parse: parseSize(func(r *Request) *int { return &r.Hei })},
 	{name: "hide", status: rendered, note: "hide=0 is the default; hide=1 on layer 0 is accepted with a warning and not rendered.", parse: parseHide},
 	{name: "icc", status: rendered, note: "Output profile: the standard names (mapped to the closest free profile, docs/formats.md) or a registered one, with intent and black-point compensation; unknown names warn; dither is not available.", parse: parseICC},
-	{name: "iccEmbed", status: rendered, note: "Embeds the output profile in JPEG, PNG, TIFF and EPS, and an RGB one in PDF (as its output intent).", parse: parseFlag(func(r *Request) *bool { return &r.iccEmbed })},
+	{name: "iccEmbed", status: rendered, note: "Embeds the output profile in JPEG, PNG, TIFF and EPS, and an RGB one in PDF (as its output intent).", parse: parseFlag(func(r *Request) *bool { return &r.ICCEmbed })},
 	{name: "id", status: noEffect, note: "Cache-busting version; ignored by Image Serving itself."},
 	{name: "imageSet", status: noEffect, note: "Used only by req=set responses."},
 	{name: "jpegSize", status: rendered, note: "Lowers the JPEG quality until the file fits; error if it cannot.", parse: parseJpegSize},
@@ -80,19 +80,19 @@ var commandTable = []command{
 	{name: "mask", status: rejected, note: "A separate mask image; ignoring it would change the transparency of the export."},
 	{name: "maskUse", status: warned, note: "Mask usage for layer operations is not rendered (operations use the whole image)."},
 	{name: "network", status: noEffect, note: "Smart Imaging bandwidth tuning needs a client connection; an export has none."},
-	{name: "op_blur", status: rendered, note: "Gaussian blur of the composite, σ = radius (calibration unknown).", parse: parseReal(0, 100, func(r *Request) *float64 { return &r.blur })},
-	{name: "op_brightness", status: rendered, note: "Adds adj×2.55 to R, G and B (formula not documented).", parse: parseInt(-100, 100, func(r *Request) *int { return &r.brightness })},
+	{name: "op_blur", status: rendered, note: "Gaussian blur of the composite, σ = radius (calibration unknown).", parse: parseReal(0, 100, func(r *Request) *float64 { return &r.Blur })},
+	{name: "op_brightness", status: rendered, note: "Adds adj×2.55 to R, G and B (formula not documented).", parse: parseInt(-100, 100, func(r *Request) *int { return &r.Brightness })},
 	{name: "op_colorbalance", status: rendered, note: "Adds r,g,b ×2.55 per channel.", parse: parseColorBalance},
 	{name: "op_colorize", status: rendered, note: "Luminance tinted with the colour (shadows and highlights kept), with norm/off and contrast.", parse: parseColorize},
-	{name: "op_contrast", status: rendered, note: "Scales R, G, B about 50 % by (100+adj)/100.", parse: parseInt(-100, 100, func(r *Request) *int { return &r.contrast })},
+	{name: "op_contrast", status: rendered, note: "Scales R, G, B about 50 % by (100+adj)/100.", parse: parseInt(-100, 100, func(r *Request) *int { return &r.Contrast })},
 	{name: "op_grow", status: warned, note: "Dilate/erode of the image data is not rendered."},
 	{name: "op_growMask", status: warned, note: "Dilate/erode of the mask is not rendered."},
 	{name: "op_growMaskR", status: warned, note: "Dilate/erode of the mask is not rendered."},
-	{name: "op_hue", status: rendered, note: "Rotates the LCh hue by adj degrees.", parse: parseInt(-180, 180, func(r *Request) *int { return &r.hue })},
-	{name: "op_invert", status: rendered, note: "Inverts the colour channels (not alpha).", parse: parseFlag(func(r *Request) *bool { return &r.invert })},
+	{name: "op_hue", status: rendered, note: "Rotates the LCh hue by adj degrees.", parse: parseInt(-180, 180, func(r *Request) *int { return &r.Hue })},
+	{name: "op_invert", status: rendered, note: "Inverts the colour channels (not alpha).", parse: parseFlag(func(r *Request) *bool { return &r.Invert })},
 	{name: "op_noise", status: rendered, note: "Uniform or gaussian noise, colour or monochrome; amount maps to ±amount% of half the range (not calibrated).", parse: parseNoise},
-	{name: "op_saturation", status: rendered, note: "Scales LCh chroma by 1+adj/100; -100 removes all colour.", parse: parseInt(-100, 100, func(r *Request) *int { return &r.saturation })},
-	{name: "op_sharpen", status: rendered, note: "A mild 3×3 sharpen of the final view image (and its alpha).", parse: parseFlag(func(r *Request) *bool { return &r.sharpen })},
+	{name: "op_saturation", status: rendered, note: "Scales LCh chroma by 1+adj/100; -100 removes all colour.", parse: parseInt(-100, 100, func(r *Request) *int { return &r.Saturation })},
+	{name: "op_sharpen", status: rendered, note: "A mild 3×3 sharpen of the final view image (and its alpha).", parse: parseFlag(func(r *Request) *bool { return &r.Sharpen })},
 	{name: "op_usm", status: rendered, note: "Unsharp mask after scaling; radius scaled by the view scale; per channel or luminance-only.", parse: parseUSM(false)},
 	{name: "op_usmR", status: rendered, note: "As op_usm=, radius used as given.", parse: parseUSM(true)},
 	{name: "opac", status: rendered, note: "Multiplies the alpha by opacity×fillOpacity/10⁴ (visible after flattening on bgc or in -alpha formats).", parse: parseOpac},
@@ -113,7 +113,7 @@ var commandTable = []command{
 	{name: "res", status: warned, note: "Needs catalog::Resolution, which assets do not carry; not rendered."},
 	{name: "resMode", status: rendered, note: "bilin→linear, bicub→cubic, sharp2→lanczos3, bisharp→cubic+sharpen; sharp and trilin warn as aliases.", parse: parseResMode},
 	{name: "rgn", status: rendered, note: "Region of interest in composite pixels before the view scaling; outside: bgc.", parse: parseRgn},
-	{name: "rotate", status: rendered, note: "Clockwise degrees; exact for multiples of 90, otherwise enlarged canvas with transparent corners.", parse: parseReal(-math.MaxInt32, math.MaxInt32, func(r *Request) *float64 { return &r.rotate })},
+	{name: "rotate", status: rendered, note: "Clockwise degrees; exact for multiples of 90, otherwise enlarged canvas with transparent corners.", parse: parseReal(-math.MaxInt32, math.MaxInt32, func(r *Request) *float64 { return &r.Rotate })},
 	{name: "scale", status: rendered, note: "Layer 0 scale factor relative to the source; ignored when size= is given.", parse: parseScale},
 	{name: "scl", status: rendered, note: "View scale 1/invFactor; with wid/hei the result is cropped or padded by align.", parse: parseScl},
 	{name: "size", group: "size", status: rendered, note: "Layer 0 fits within w×h (0 = from the aspect); never enlarges.", parse: parseLayerSize},
@@ -128,8 +128,8 @@ var commandTable = []command{
 	{name: "textPath", status: warned, note: "Text attribute; text is not rendered."},
 	{name: "textPs", status: rejected, note: "Text layers are not rendered."},
 	{name: "type", status: noEffect, note: "Filter for static content (/is/content)."},
-	{name: "wid", status: rendered, note: "View width; the aspect ratio is kept; enlarges when no fit= is given.", parse: parseSize(func(r *Request) *int { return &r.wid })},
-	{name: "xmpEmbed", status: rendered, note: "Keeps the source XMP packet in JPEG and TIFF output.", parse: parseFlag(func(r *Request) *bool { return &r.xmpEmbed })},
+	{name: "wid", status: rendered, note: "View width; the aspect ratio is kept; enlarges when no fit= is given.", parse: parseSize(func(r *Request) *int { return &r.Wid })},
+	{name: "xmpEmbed", status: rendered, note: "Keeps the source XMP packet in JPEG and TIFF output.", parse: parseFlag(func(r *Request) *bool { return &r.XMPEmbed })},
 }
 
 var commandIndex = map[string]*command{}
@@ -231,7 +231,7 @@ func parseAlign(r *Request, v *val) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		r.align[i] = f
+		r.Align[i] = f
 	}
 	return "", nil
 }
@@ -267,7 +267,7 @@ func parseBgc(r *Request, v *val) (string, error) {
 	}
 	// "Any alpha value specified with color is ignored" (r-bgc.md).
 	c.A = 255
-	r.bgc = &c
+	r.Bgc = &c
 	return "", nil
 }
 
@@ -281,9 +281,9 @@ func parseLayerColor(isColor bool) handler {
 			return "", err
 		}
 		if isColor {
-			r.color = &c
+			r.Color = &c
 		} else {
-			r.bgColor = &c
+			r.BgColor = &c
 		}
 		return "", nil
 	}
@@ -294,7 +294,7 @@ func parseCrop(norm bool) handler {
 		if err := v.count(4, 4); err != nil {
 			return "", err
 		}
-		b := &boxSpec{norm: norm}
+		b := &BoxSpec{Norm: norm}
 		for i := 0; i < 4; i++ {
 			var f float64
 			var err error
@@ -308,12 +308,12 @@ func parseCrop(norm bool) handler {
 			if err != nil {
 				return "", err
 			}
-			b.v[i] = f
+			b.V[i] = f
 		}
-		if b.v[2] <= 0 || b.v[3] <= 0 {
+		if b.V[2] <= 0 || b.V[3] <= 0 {
 			return "", fmt.Errorf("the crop size must be positive")
 		}
-		r.crop = b
+		r.Crop = b
 		return "", nil
 	}
 }
@@ -323,7 +323,7 @@ func parseExtend(norm bool) handler {
 		if err := v.count(4, 4); err != nil {
 			return "", err
 		}
-		b := &boxSpec{norm: norm}
+		b := &BoxSpec{Norm: norm}
 		for i := 0; i < 4; i++ {
 			var f float64
 			var err error
@@ -337,9 +337,9 @@ func parseExtend(norm bool) handler {
 			if err != nil {
 				return "", err
 			}
-			b.v[i] = f
+			b.V[i] = f
 		}
-		r.extend = b
+		r.Extend = b
 		return "", nil
 	}
 }
@@ -352,7 +352,7 @@ func parseDpr(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.dpr = 0
+	r.DPR = 0
 	if mode == "off" {
 		if v.n() > 1 {
 			return "", fmt.Errorf("dpr=off takes no value")
@@ -364,7 +364,7 @@ func parseDpr(r *Request, v *val) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		r.dpr = f
+		r.DPR = f
 	}
 	return "", nil
 }
@@ -377,13 +377,13 @@ func parseFit(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f := &fitSpec{mode: mode}
+	f := &FitSpec{Mode: mode}
 	if v.n() == 2 {
-		if f.upscale, err = v.flag(1); err != nil {
+		if f.Upscale, err = v.flag(1); err != nil {
 			return "", err
 		}
 	}
-	r.fit = f
+	r.Fit = f
 	return "", nil
 }
 
@@ -395,7 +395,7 @@ func parseFlip(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.flip = f
+	r.Flip = f
 	return "", nil
 }
 
@@ -404,33 +404,33 @@ func parseFmt(r *Request, v *val) (string, error) {
 		return "", err
 	}
 	name := strings.ToLower(strings.TrimSpace(v.arg(0)))
-	f, ok := formats[name]
+	f, ok := Formats[name]
 	if !ok {
 		return "", fmt.Errorf("%q is not an IS format", v.arg(0))
 	}
-	r.format, r.pixelType, r.compression = f, "", ""
+	r.OutFormat, r.PixelType, r.Compression = f, "", ""
 	if v.has(1) {
 		pt, err := v.enum(1, "rgb", "gray", "cmyk")
 		if err != nil {
 			return "", err
 		}
-		if !f.allowsPixelType(pt) {
-			return "", fmt.Errorf("pixel type %s is not available for %s", pt, f.name)
+		if !f.AllowsPixelType(pt) {
+			return "", fmt.Errorf("pixel type %s is not available for %s", pt, f.Name)
 		}
-		r.pixelType = pt
+		r.PixelType = pt
 	}
 	if v.has(2) {
 		c, err := v.enum(2, "jpeg", "lossy", "lossless", "lzw", "none", "zip")
 		if err != nil {
 			return "", err
 		}
-		if !f.allowsCompression(c) {
-			if len(f.compressions) == 0 {
-				return "", fmt.Errorf("%s takes no compression", f.name)
+		if !f.AllowsCompression(c) {
+			if len(f.Compressions) == 0 {
+				return "", fmt.Errorf("%s takes no compression", f.Name)
 			}
-			return "", fmt.Errorf("compression %s is not available for %s (%s)", c, f.name, strings.Join(f.compressions, ", "))
+			return "", fmt.Errorf("compression %s is not available for %s (%s)", c, f.Name, strings.Join(f.Compressions, ", "))
 		}
-		r.compression = c
+		r.Compression = c
 	}
 	return "", nil
 }
@@ -456,33 +456,33 @@ func parseICC(r *Request, v *val) (string, error) {
 	if !v.has(0) {
 		return "", fmt.Errorf("a profile name is required")
 	}
-	spec := &iccSpec{name: v.arg(0)}
+	spec := &ICCSpec{Name: v.arg(0)}
 	var warn string
 	if v.has(1) {
 		intent, err := v.enum(1, "perceptual", "relative", "saturation", "absolute")
 		if err != nil {
 			return "", err
 		}
-		spec.intent = intent
+		spec.Intent = intent
 	}
 	if v.has(2) {
 		b, err := v.flag(2)
 		if err != nil {
 			return "", err
 		}
-		spec.bpc = &b
+		spec.BPC = &b
 	}
 	if v.has(3) {
 		d, err := v.flag(3)
 		if err != nil {
 			return "", err
 		}
-		spec.dither = d
+		spec.Dither = d
 		if d {
 			warn = "dithering of the colour conversion is not available; converted without"
 		}
 	}
-	r.icc = spec
+	r.ICC = spec
 	return warn, nil
 }
 
@@ -494,7 +494,7 @@ func parseJpegSize(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.jpegSize = n
+	r.JPEGSize = n
 	return "", nil
 }
 
@@ -520,7 +520,7 @@ func parseColorBalance(r *Request, v *val) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		r.colorbalance[i] = n
+		r.ColorBalance[i] = n
 	}
 	return "", nil
 }
@@ -543,16 +543,16 @@ func parseColorize(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if c.Kind != colorRGB {
+	if c.Kind != ColorRGB {
 		return "", fmt.Errorf("the colour must be RGB")
 	}
-	spec := &colorizeSpec{color: c, norm: true}
+	spec := &ColorizeSpec{Color: c, Norm: true}
 	rest := v.args[k:]
 	if len(rest) > 2 {
 		return "", fmt.Errorf("takes a colour, off|norm and a contrast")
 	}
 	if len(rest) >= 1 {
-		spec.norm = strings.EqualFold(strings.TrimSpace(rest[0]), "norm")
+		spec.Norm = strings.EqualFold(strings.TrimSpace(rest[0]), "norm")
 	}
 	if len(rest) == 2 {
 		cv := newVal(rest[1])
@@ -560,9 +560,9 @@ func parseColorize(r *Request, v *val) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		spec.contrast = f
+		spec.Contrast = f
 	}
-	r.colorize = spec
+	r.Colorize = spec
 	return "", nil
 }
 
@@ -574,20 +574,20 @@ func parseNoise(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	spec := &noiseSpec{amount: amount}
+	spec := &NoiseSpec{Amount: amount}
 	if v.has(1) {
 		d, err := v.enum(1, "uniform", "gaussian")
 		if err != nil {
 			return "", err
 		}
-		spec.gaussian = d == "gaussian"
+		spec.Gaussian = d == "gaussian"
 	}
 	if v.has(2) {
-		if spec.mono, err = v.flag(2); err != nil {
+		if spec.Mono, err = v.flag(2); err != nil {
 			return "", err
 		}
 	}
-	r.noise = spec
+	r.Noise = spec
 	return "", nil
 }
 
@@ -596,31 +596,31 @@ func parseUSM(unscaled bool) handler {
 		if err := v.count(1, 4); err != nil {
 			return "", err
 		}
-		s := &usmSpec{}
+		s := &USMSpec{}
 		var err error
-		if s.amount, err = v.real(0, 0, 5); err != nil {
+		if s.Amount, err = v.real(0, 0, 5); err != nil {
 			return "", err
 		}
-		// Missing trailing arguments take their defaults (0): IS-NOTES §3.15.
+		// Missing trailing arguments take their defaults (0): docs/rendering.md, "Decisions the reference leaves open".
 		if v.has(1) {
-			if s.radius, err = v.real(1, 0, 250); err != nil {
+			if s.Radius, err = v.real(1, 0, 250); err != nil {
 				return "", err
 			}
 		}
 		if v.has(2) {
-			if s.threshold, err = v.int(2, 0, 255); err != nil {
+			if s.Threshold, err = v.int(2, 0, 255); err != nil {
 				return "", err
 			}
 		}
 		if v.has(3) {
-			if s.mono, err = v.flag(3); err != nil {
+			if s.Mono, err = v.flag(3); err != nil {
 				return "", err
 			}
 		}
 		if unscaled {
-			r.usmR = s
+			r.USMR = s
 		} else {
-			r.usm = s
+			r.USM = s
 		}
 		return "", nil
 	}
@@ -640,8 +640,8 @@ func parseOpac(r *Request, v *val) (string, error) {
 			return "", err
 		}
 	}
-	r.opac = [2]int{o, fill}
-	r.hasOpac = true
+	r.Opac = [2]int{o, fill}
+	r.HasOpac = true
 	return "", nil
 }
 
@@ -653,7 +653,7 @@ func parsePrintRes(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.printRes = f
+	r.PrintRes = f
 	return "", nil
 }
 
@@ -679,9 +679,9 @@ func parseQlt(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.qlt, r.chroma = q, false
+	r.Qlt, r.Chroma = q, false
 	if v.has(1) {
-		if r.chroma, err = v.flag(1); err != nil {
+		if r.Chroma, err = v.flag(1); err != nil {
 			return "", err
 		}
 	}
@@ -692,9 +692,9 @@ func parseQuantize(r *Request, v *val) (string, error) {
 	if err := v.count(1, 3+256); err != nil {
 		return "", err
 	}
-	q := quantizeSpec{set: true, palette: "adaptive", dither: true, numColors: 256}
+	q := QuantizeSpec{Set: true, Palette: "adaptive", Dither: true, NumColors: 256}
 	var err error
-	if q.palette, err = v.enum(0, "adaptive", "web", "mac"); err != nil {
+	if q.Palette, err = v.enum(0, "adaptive", "web", "mac"); err != nil {
 		return "", err
 	}
 	if v.has(1) {
@@ -702,10 +702,10 @@ func parseQuantize(r *Request, v *val) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		q.dither = d == "diffuse"
+		q.Dither = d == "diffuse"
 	}
 	if v.has(2) {
-		if q.numColors, err = v.int(2, 2, 256); err != nil {
+		if q.NumColors, err = v.int(2, 2, 256); err != nil {
 			return "", err
 		}
 	}
@@ -714,14 +714,14 @@ func parseQuantize(r *Request, v *val) (string, error) {
 		if len(c) != 6 || strings.Trim(strings.ToLower(c), "0123456789abcdef") != "" {
 			return "", fmt.Errorf("forced colour %q is not hex6 RGB", v.arg(i))
 		}
-		q.colors = append(q.colors, strings.ToLower(c))
+		q.Colors = append(q.Colors, strings.ToLower(c))
 	}
-	r.quantize = q
+	r.Quantize = q
 	return "", nil
 }
 
 // bitsFor is the palette bit depth that holds n colours.
-func bitsFor(n int) int {
+func BitsFor(n int) int {
 	b := 1
 	for 1<<b < n {
 		b++
@@ -733,8 +733,8 @@ func parseRect(r *Request, v *val) (string, error) {
 	if err := v.count(4, 5); err != nil {
 		return "", err
 	}
-	var s rectSpec
-	p := [4]*int{&s.x, &s.y, &s.w, &s.h}
+	var s RectSpec
+	p := [4]*int{&s.X, &s.Y, &s.W, &s.H}
 	for i := 0; i < 4; i++ {
 		n, err := v.int(i, math.MinInt32, math.MaxInt32)
 		if err != nil {
@@ -742,7 +742,7 @@ func parseRect(r *Request, v *val) (string, error) {
 		}
 		*p[i] = n
 	}
-	if s.w <= 0 || s.h <= 0 {
+	if s.W <= 0 || s.H <= 0 {
 		return "", fmt.Errorf("the rectangle size must be positive")
 	}
 	if v.has(4) {
@@ -750,9 +750,9 @@ func parseRect(r *Request, v *val) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		s.scale = f
+		s.Scale = f
 	}
-	r.rect = &s
+	r.Rect = &s
 	return "", nil
 }
 
@@ -765,13 +765,13 @@ func parseReq(r *Request, v *val) (string, error) {
 		if v.n() > 1 {
 			return "", fmt.Errorf("req=img takes no options")
 		}
-		r.reqMask = false
+		r.ReqMask = false
 		return "", nil
 	case "mask":
 		if v.n() > 1 {
 			return "", fmt.Errorf("req=mask takes no options")
 		}
-		r.reqMask = true
+		r.ReqMask = true
 		return "", nil
 	case "catalogprops", "exists", "imageprops", "imageset", "loadcache", "map", "mbrset", "message",
 		"props", "resolve", "savetofile", "set", "targets", "tmb", "userdata", "validate", "xlate", "xmp":
@@ -788,16 +788,16 @@ func parseResMode(r *Request, v *val) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Old spellings still sent by integrations (IS-NOTES §3.13).
+	// Old spellings still sent by integrations (docs/rendering.md, "Decisions the reference leaves open").
 	switch m {
 	case "sharp":
-		r.resMode = "sharp2"
+		r.ResMode = "sharp2"
 		return "resMode=sharp is deprecated; rendered as sharp2", nil
 	case "trilin":
-		r.resMode = "bilin"
+		r.ResMode = "bilin"
 		return "resMode=trilin is not documented; rendered as bilin", nil
 	}
-	r.resMode = m
+	r.ResMode = m
 	return "", nil
 }
 
@@ -805,8 +805,8 @@ func parseRgn(r *Request, v *val) (string, error) {
 	if err := v.count(4, 4); err != nil {
 		return "", err
 	}
-	var g irect
-	p := [4]*int{&g.x, &g.y, &g.w, &g.h}
+	var g IRect
+	p := [4]*int{&g.X, &g.Y, &g.W, &g.H}
 	for i := 0; i < 4; i++ {
 		n, err := v.int(i, math.MinInt32, math.MaxInt32)
 		if err != nil {
@@ -814,10 +814,10 @@ func parseRgn(r *Request, v *val) (string, error) {
 		}
 		*p[i] = n
 	}
-	if g.w <= 0 || g.h <= 0 {
+	if g.W <= 0 || g.H <= 0 {
 		return "", fmt.Errorf("the region size must be positive")
 	}
-	r.rgn = &g
+	r.Rgn = &g
 	return "", nil
 }
 
@@ -832,7 +832,7 @@ func parseScale(r *Request, v *val) (string, error) {
 	if f <= 0 {
 		return "", fmt.Errorf("the scale must be greater than 0")
 	}
-	r.scale = f
+	r.Scale = f
 	return "", nil
 }
 
@@ -847,7 +847,7 @@ func parseScl(r *Request, v *val) (string, error) {
 	if f <= 0 {
 		return "", fmt.Errorf("the scale must be greater than 0")
 	}
-	r.scl = f
+	r.Scl = f
 	return "", nil
 }
 
@@ -860,9 +860,9 @@ func parseLayerSize(r *Request, v *val) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		r.size[i] = n
+		r.Size[i] = n
 	}
-	r.hasSize = true
+	r.HasSize = true
 	return "", nil
 }
 

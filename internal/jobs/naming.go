@@ -1,0 +1,64 @@
+package jobs
+
+import (
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/ipsexport/ipsd/internal/export"
+	"github.com/ipsexport/ipsd/internal/store"
+)
+
+// Namer names the files of a job, one asset at a time in job order
+// (docs/exports.md, "Output names"): each asset's folder path (relative to
+// the company root) and file name, with the extension of the format
+// written for a conversion. Names stay unique within the job, compared
+// case-insensitively: a second "a.jpg" in the same folder becomes
+// "a-2.jpg", a third "a-3.jpg".
+//
+// It runs in time linear in the number of names: each name that collides
+// resumes counting where the last collision of that name stopped, so a job
+// of 10,000 copies of one asset takes 10,000 steps, not 50 million.
+type Namer struct {
+	root string
+	ext  string // conversion's extension; "" keeps the original's
+	// taken holds every name given, lower-cased.
+	taken map[string]bool
+	// next is, per colliding name (lower-cased), the next suffix to try.
+	next map[string]int
+}
+
+// NewNamer names files for a job of about size assets; ext is the
+// extension of a conversion's output (".jpg"), "" for fmt=orig.
+func NewNamer(companyRoot, ext string, size int) *Namer {
+	return &Namer{root: companyRoot, ext: ext, taken: make(map[string]bool, size), next: map[string]int{}}
+}
+
+// Name returns the next asset's job-relative output path.
+func (n *Namer) Name(a store.Asset) string {
+	name := a.FileName
+	if name == "" {
+		name = a.Name
+	}
+	if n.ext != "" && export.Convertible(a.Type) {
+		name = export.ConvertedName(name, n.ext)
+	}
+	p := export.RelativeFolder(a.FolderPath, n.root) + name
+	key := strings.ToLower(p)
+	if n.taken[key] {
+		ext := path.Ext(p)
+		base := strings.TrimSuffix(p, ext)
+		i := max(n.next[key], 2)
+		for {
+			c := base + "-" + strconv.Itoa(i) + ext
+			i++
+			if !n.taken[strings.ToLower(c)] {
+				p = c
+				break
+			}
+		}
+		n.next[key] = i
+	}
+	n.taken[strings.ToLower(p)] = true
+	return p
+}
