@@ -60,6 +60,9 @@ type Config struct {
 	ChunkSize    int
 	ChunkTimeout time.Duration
 	RescueAfter  time.Duration
+	// Lease is how long a dead worker keeps its running chunks on
+	// PostgreSQL (jobs.Config.Lease; zero means jobs.DefaultLease).
+	Lease time.Duration
 	// Retention is how long exports are kept (default 7 days).
 	Retention time.Duration
 	// PublicURL is the base of links in mail ("https://ips.example.com");
@@ -254,7 +257,7 @@ func openEngine(ctx context.Context, cfg Config, st store.Store, files blob.Stor
 	jcfg := jobs.Config{
 		Store: st, Blob: files, Renderer: renderer, Mailer: mailer, Signer: signer, PublicURL: public,
 		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
-		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
+		RescueAfter: cfg.RescueAfter, Lease: cfg.Lease, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
 		Observer: m,
 	}
 	var engine *jobs.Engine

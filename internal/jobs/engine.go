@@ -85,9 +85,14 @@ type Config struct {
 	Workers      int
 	ChunkSize    int
 	ChunkTimeout time.Duration
-	// RescueAfter is how long a chunk may stay running (its worker gone)
-	// before River hands it to another worker; default 1.5 × ChunkTimeout.
+	// RescueAfter is how long a job may stay running (its worker gone)
+	// before River's own rescuer retries it; default 1.5 × ChunkTimeout.
+	// On PostgreSQL export chunks are taken over sooner, by Lease.
 	RescueAfter time.Duration
+	// Lease is how long a running chunk stays with a worker that stopped
+	// renewing it before another worker takes it over (PostgreSQL; see
+	// lease.go); default DefaultLease.
+	Lease time.Duration
 	// Retention is how long exported files are kept.
 	Retention time.Duration
 	// Location is the time zone of execSchedule; nil is Local.
@@ -135,6 +140,7 @@ type Engine struct {
 	q        queue
 	depth    func(ctx context.Context) (int, error)
 	orphans  func(ctx context.Context) error // nil where other processes may be working
+	lease    *leaser                         // nil on SQLite
 	started  bool
 	// draining is set while stopping: chunks hand their remaining assets
 	// back to the queue after the asset in hand.
@@ -176,11 +182,13 @@ func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Engine, error) {
 	if e.cfg.PollInterval == 0 {
 		e.cfg.PollInterval = time.Second
 	}
+	e.lease = e.newLeaser(pool)
 	c, err := river.NewClient(drv, e.riverConfig(false))
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	e.q = c
+	e.lease.insertTx = c.InsertManyTx
 	e.depth = func(ctx context.Context) (n int, err error) {
 		err = pool.QueryRow(ctx, queueDepthSQL).Scan(&n)
 		return n, err
@@ -197,6 +205,9 @@ func newEngine(cfg Config) *Engine {
 	}
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = cfg.ChunkTimeout * 3 / 2
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
@@ -242,6 +253,9 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 		river.AddWorker(workers, &chunkWorker{e: e})
 		river.AddWorker(workers, &tickWorker{e: e})
 		rc.Workers = workers
+		if e.lease != nil {
+			rc.Middleware = []rivertype.Middleware{e.lease}
+		}
 		rc.Queues = map[string]river.QueueConfig{
 			queueExport:      {MaxWorkers: e.cfg.Workers},
 			queueMaintenance: {MaxWorkers: 1},
@@ -280,6 +294,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.q.Start(ctx); err != nil {
 		return fmt.Errorf("start job engine: %w", err)
 	}
+	if e.lease != nil {
+		e.lease.start()
+	}
 	e.started = true
 	return nil
 }
@@ -293,6 +310,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return nil
 	}
 	e.started = false
+	if e.lease != nil {
+		defer e.lease.stop() // the chunks finishing their asset keep their leases
+	}
 	e.draining.Store(true)
 	defer e.draining.Store(false)
 	if err := e.q.Stop(ctx); err != nil {
