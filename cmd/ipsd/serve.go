@@ -58,7 +58,7 @@ func addEngineFlags(fs *flagSet, front bool) *engineFlags {
 		chunkSize:    fs.Int("chunk-size", 0, "assets per queue job (`N`; 0: 8)"),
 		chunkTimeout: fs.Duration("chunk-timeout", 0, "longest a queue job may run; the asset in hand then fails (0: 10m)"),
 		rescueAfter:  fs.Duration("rescue-after", 0, "River's last resort: when a queue job left running by a dead worker is retried (export chunks on PostgreSQL are taken over after --lease); at least the chunk timeout (0: 1.5 × the chunk timeout)"),
-		lease:        fs.Duration("lease", 0, "PostgreSQL: a running export chunk is renewed every third of this `DURATION` and taken over by another worker once its worker has not renewed it for this long (0: 30s)"),
+		lease:        fs.Duration("lease", 0, "lease of a running export chunk on PostgreSQL: its worker renews it every third of this `DURATION`; another worker takes over a chunk not renewed for this long (0: 30s)"),
 		retention:    fs.Duration("retention", 0, "how long exports are kept (0: 168h)"),
 		publicURL:    fs.String("public-url", "", publicHelp),
 		signingKey:   fs.String("signing-key", "", "`SECRET` of signed download links, the same on every process (default: generated into DATA/signing.key); prefer the variable"),
