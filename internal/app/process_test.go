@@ -10,13 +10,16 @@ package app
 //   - TestProcessGracefulShutdown: SIGTERM mid-export drains (the asset in
 //     hand finishes, the rest of the chunk goes back to the queue); the job
 //     is not failed and completes after a restart without waiting for River's
-//     rescuer.
+//     rescuer or a lease.
 //   - TestProcessScaleOut (issue 8.3): one PostgreSQL, two front ends, three
 //     workers on one shared data directory; a worker (the River leader) is
 //     SIGKILLed mid-chunk and every job still completes exactly once.
 //   - TestProcessRescueAfterShorterThanTimeout: River refuses such a config,
 //     so ipsd does at start, naming the flags.
 //   - TestProcessChunkTimeout: an asset that outlasts the chunk timeout fails.
+//   - TestProcessScalingOutReadme (issue 18, process_scaleout_test.go): the
+//     README's scale-out commands run as written on PostgreSQL and an S3
+//     bucket; a worker SIGKILLed at the default lease, its work resumed.
 //   - TestSoak (IPSD_SOAK=1, `make soak`): concurrent clients for a bounded
 //     time against one `ipsd serve`.
 //
@@ -1193,7 +1196,7 @@ func TestProcessScaleOut(t *testing.T) {
 	// Kill the leader in the middle of one of its chunks: one it holds
 	// with assets still pending (a chunk River still shows running may be
 	// done, its completion not yet written), so the jobs cannot end until
-	// River rescues it.
+	// another worker takes it over.
 	st, err := OpenStore(ctx, dsn, d.data)
 	require.NoError(t, err)
 	defer st.Close()
