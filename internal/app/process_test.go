@@ -922,6 +922,23 @@ func procQueue(t testing.TB, d *procDeploy) map[string]int {
 	return out
 }
 
+// procQueueOn is procQueue on an open PostgreSQL connection.
+func procQueueOn(t testing.TB, conn *pgx.Conn) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	rows, err := conn.Query(context.Background(), `SELECT state, count(*) FROM river_job WHERE queue = 'export' GROUP BY state`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n int
+		require.NoError(t, rows.Scan(&s, &n))
+		out[s] = n
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
 // procAwaitQueue waits until every export chunk in River's table is completed
 // (want of them) and returns the last counts; rows a takeover finalised
 // (a dead worker's, "cancelled": their chunks went on as new rows) are the
@@ -1265,20 +1282,7 @@ func TestProcessScaleOut(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(allLogs.String(), `msg="job ended" job=`+h), "job %d ended once", i)
 	}
 	settled := time.Now()
-	procAwaitQueue(t, 3+jobs*per/2, 60*time.Second, func() map[string]int {
-		out := map[string]int{}
-		rows, err := conn.Query(ctx, `SELECT state, count(*) FROM river_job WHERE queue = 'export' GROUP BY state`)
-		require.NoError(t, err)
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			var n int
-			require.NoError(t, rows.Scan(&s, &n))
-			out[s] = n
-		}
-		require.NoError(t, rows.Err())
-		return out
-	})
+	procAwaitQueue(t, 3+jobs*per/2, 60*time.Second, func() map[string]int { return procQueueOn(t, conn) })
 	t.Logf("every chunk completed %s after the last job ended", time.Since(settled).Round(time.Millisecond))
 	// The dead worker's chunks are taken over when their lease runs out
 	// (or, should River's rescuer see them first, retried by it).

@@ -44,14 +44,9 @@ func TestLeasePostgres(t *testing.T) {
 		const lease = 2 * time.Second
 		front := f.engine(t, 0, lease)
 		job := f.submit(t, front, 6, 3) // two chunks: [0,3) and [3,6)
-		dead := f.chunkID(t, job, 0)
-		f.exec(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(), attempted_by = ARRAY['killed-worker'] WHERE id = $1`, dead)
-		f.started(t, job)
+		dead := f.killedIn(t, job, 0, 0, 0)
 		f.finishOne(t, job, 0)
-
-		w := f.engine(t, 1, lease)
-		require.NoError(t, w.Start(context.Background()))
-		t.Cleanup(func() { _ = w.Stop(context.Background()) })
+		f.work(t, lease)
 		j := f.awaitEnd(t, job, 30*time.Second)
 		assert.Equal(t, store.JobCompleted, j.State)
 		assert.Equal(t, 6, j.Succeeded)
@@ -85,14 +80,9 @@ func TestLeasePostgres(t *testing.T) {
 		const lease = time.Second
 		front := f.engine(t, 0, lease)
 		job := f.submit(t, front, 3, 3)
-		dead := f.chunkID(t, job, 0)
-		f.exec(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '1 hour',
-			attempted_by = ARRAY['killed-worker'], metadata = jsonb_build_object('ipsd_takeovers', $2::int) WHERE id = $1`, dead, maxTakeovers-1)
-		f.started(t, job)
+		f.killedIn(t, job, 0, maxTakeovers-1, time.Hour)
 		f.finishOne(t, job, 1)
-		w := f.engine(t, 1, lease)
-		require.NoError(t, w.Start(context.Background()))
-		t.Cleanup(func() { _ = w.Stop(context.Background()) })
+		f.work(t, lease)
 		j := f.awaitEnd(t, job, 30*time.Second)
 		assert.Equal(t, store.JobCompleted, j.State)
 		assert.Equal(t, 1, j.Succeeded)
@@ -128,13 +118,9 @@ func TestLeasePostgres(t *testing.T) {
 				return context.Cause(ctx)
 			}
 		})
-		a := f.engine(t, 1, lease)
-		require.NoError(t, a.Start(context.Background()))
-		t.Cleanup(func() { _ = a.Stop(context.Background()) })
+		f.work(t, lease)
 		<-entered
-		b := f.engine(t, 1, lease) // idle, looking for expired leases
-		require.NoError(t, b.Start(context.Background()))
-		t.Cleanup(func() { _ = b.Stop(context.Background()) })
+		f.work(t, lease) // idle, looking for expired leases
 
 		// While the asset is written, the chunk's heartbeat stays young.
 		id := f.chunkID(t, job, 0)
@@ -187,9 +173,7 @@ func TestLeasePostgres(t *testing.T) {
 		require.NoError(t, a.Start(context.Background()))
 		<-entered
 		id := f.chunkID(t, job, 0)
-		b := f.engine(t, 1, lease)
-		require.NoError(t, b.Start(context.Background()))
-		t.Cleanup(func() { _ = b.Stop(context.Background()) })
+		f.work(t, lease)
 
 		j := f.awaitEnd(t, job, 30*time.Second)
 		assert.Equal(t, store.JobCompleted, j.State)
@@ -315,12 +299,29 @@ func (f *leaseFixture) key(j store.Job, i int) string {
 	return exportPrefix(j.Handle) + "lease/" + f.assets[i].FileName
 }
 
-// started marks job running, as the worker that took its first chunk did.
-func (f *leaseFixture) started(t *testing.T, j store.Job) {
+// killedIn leaves the chunk of job starting at from as a SIGKILLed worker
+// does: running under a River client that is gone, its last renewal ago,
+// after takeovers earlier ones; the job running. It returns the chunk's
+// River job.
+func (f *leaseFixture) killedIn(t *testing.T, j store.Job, from, takeovers int, ago time.Duration) int64 {
 	t.Helper()
+	id := f.chunkID(t, j, from)
+	f.exec(t, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - make_interval(secs => $2),
+		attempted_by = ARRAY['killed-worker'], metadata = jsonb_build_object('ipsd_takeovers', $3::int) WHERE id = $1`,
+		id, ago.Seconds(), takeovers)
 	ok, err := f.st.SetJobState(context.Background(), j.Handle, []string{store.JobNew}, store.JobRunning)
 	require.NoError(t, err)
 	require.True(t, ok)
+	return id
+}
+
+// work starts a worker with one slot, stopped when the test ends.
+func (f *leaseFixture) work(t *testing.T, lease time.Duration) *Engine {
+	t.Helper()
+	e := f.engine(t, 1, lease)
+	require.NoError(t, e.Start(context.Background()))
+	t.Cleanup(func() { _ = e.Stop(context.Background()) })
+	return e
 }
 
 // finishOne records asset seq of job as exported, as a worker would have.
