@@ -101,7 +101,7 @@ func TestLeasePostgres(t *testing.T) {
 	t.Run("SlowLiveChunk", func(t *testing.T) {
 		t.Parallel()
 		f := newLeaseFixture(t, srv, 2)
-		const lease, slow = 2 * time.Second, 7 * time.Second
+		const lease, slow = 3 * time.Second, 8 * time.Second
 		front := f.engine(t, 0, lease)
 		job := f.submit(t, front, 2, 8)
 		first := f.key(job, 0)
@@ -152,7 +152,7 @@ func TestLeasePostgres(t *testing.T) {
 	t.Run("CutOffWorker", func(t *testing.T) {
 		t.Parallel()
 		f := newLeaseFixture(t, srv, 3)
-		const lease = 2 * time.Second
+		const lease = 3 * time.Second
 		front := f.engine(t, 0, lease)
 		job := f.submit(t, front, 3, 8)
 		blocked := f.key(job, 1)
