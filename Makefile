@@ -21,10 +21,11 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # and PostScript sources. The rest are the real peers the tests talk to:
 # PostgreSQL, SOAP toolkits (zeep, PHP SoapClient), xmllint, poppler's
 # pdftoppm, which decodes the PDFs we write, and Chromium for the Jobs
-# page's browser test (driven by chromedp).
+# page's browser test (driven by chromedp). openssl and curl run the
+# README's scale-out commands as written (TestProcessScalingOutReadme).
 # Never nodejs/npm from Debian: it would replace the machine's Node 20.
 RUN_PACKAGES := libvips-dev pkg-config icc-profiles-free ghostscript
-TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils poppler-utils chromium
+TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils poppler-utils chromium openssl curl
 # `make bench` compares against the vips CLI; cp, sha256sum and xargs are
 # in every Debian. The load and timing are done by cmd/ipsbench itself.
 BENCH_PACKAGES := $(RUN_PACKAGES) libvips-tools

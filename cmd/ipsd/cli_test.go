@@ -126,6 +126,8 @@ func TestEnvStrict(t *testing.T) {
 		{"IPSD_S3_INSECURE", "nein", "admin asset import", `IPSD_S3_INSECURE="nein": want true or false`},
 		{"IPSD_WORKERS", "four", "worker", `IPSD_WORKERS="four": want a whole number (as --workers)`},
 		{"IPSD_CHUNK_TIMEOUT", "10", "serve", `IPSD_CHUNK_TIMEOUT="10": want a duration`},
+		{"IPSD_LEASE", "30", "worker", `IPSD_LEASE="30": want a duration`},
+		{"IPSD_LEASE", "500ms", "worker", "--lease 500ms: must be at least 1s"},
 		{"IPSD_LOG_LEVEL", "loud", "worker", `IPSD_LOG_LEVEL="loud"`},
 		{"IPSD_S3_BUCKET", "orphan", "serve", "--s3-bucket set without --s3-endpoint"},
 		{"IPSD_S3_ENDPOINT", "https://h/path", "admin icc add", "no path"},

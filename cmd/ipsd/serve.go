@@ -25,6 +25,7 @@ type engineFlags struct {
 	chunkSize    *int
 	chunkTimeout *time.Duration
 	rescueAfter  *time.Duration
+	lease        *time.Duration
 	retention    *time.Duration
 	publicURL    *string
 	signingKey   *string
@@ -57,8 +58,9 @@ func addEngineFlags(fs *flagSet, front bool) *engineFlags {
 	f := &engineFlags{
 		workers:      fs.Int("workers", -1, workersHelp),
 		chunkSize:    fs.Int("chunk-size", 0, "assets per queue job (`N`; 0: 8)"),
-		chunkTimeout: fs.Duration("chunk-timeout", 0, "longest a queue job may run (0: 10m)"),
-		rescueAfter:  fs.Duration("rescue-after", 0, "when a queue job whose worker died is retried (0: 1.5 × the chunk timeout)"),
+		chunkTimeout: fs.Duration("chunk-timeout", 0, "longest a queue job may run; the asset in hand then fails (0: 10m)"),
+		rescueAfter:  fs.Duration("rescue-after", 0, "River's last resort: when a queue job left running by a dead worker is retried (export chunks on PostgreSQL are taken over after --lease); at least the chunk timeout (0: 1.5 × the chunk timeout)"),
+		lease:        fs.Duration("lease", 0, "lease of a running export chunk on PostgreSQL: its worker renews it every third of this `DURATION`; another worker takes over a chunk not renewed for this long (0: 30s)"),
 		retention:    fs.Duration("retention", 0, "how long exports are kept (0: 168h)"),
 		publicURL:    fs.String("public-url", "", publicHelp),
 		signingKey:   fs.String("signing-key", "", "`SECRET` of signed download links, the same on every process (default: generated into DATA/signing.key); prefer the variable"),
@@ -94,6 +96,10 @@ func (f *engineFlags) apply(path string, cfg *app.Config, addr string, log *slog
 		return usagef(path, "--rescue-after %s is shorter than the chunk timeout %s (--chunk-timeout); it must be at least as long",
 			cfg.RescueAfter, timeout)
 	}
+	if *f.lease != 0 && *f.lease < time.Second {
+		return usagef(path, "--lease %s: must be at least 1s (0: the default, 30s)", *f.lease)
+	}
+	cfg.Lease = *f.lease
 	cfg.Retention = *f.retention
 	cfg.PublicURL = *f.publicURL
 	if cfg.PublicURL == "" && addr != "" {

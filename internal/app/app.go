@@ -69,6 +69,9 @@ type Config struct {
 	ChunkSize    int
 	ChunkTimeout time.Duration
 	RescueAfter  time.Duration
+	// Lease is how long a dead worker keeps its running chunks on
+	// PostgreSQL (jobs.Config.Lease; zero means jobs.DefaultLease).
+	Lease time.Duration
 	// Retention is how long exports are kept (default 7 days).
 	Retention time.Duration
 	// PublicURL is the base of links in mail ("https://ips.example.com");
@@ -174,7 +177,7 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 	engine, err := openEngine(ctx, st, jobs.Config{
 		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Mail: mailer, Signer: signer, PublicURL: public,
 		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
-		RescueAfter: cfg.RescueAfter, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
+		RescueAfter: cfg.RescueAfter, Lease: cfg.Lease, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
 		Observer: m,
 		Sweep: func(ctx context.Context) error {
 			_, err := sweeper.Sweep(ctx)

@@ -28,6 +28,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/ipsexport/ipsd/internal/download"
@@ -85,9 +86,14 @@ type Config struct {
 	Workers      int
 	ChunkSize    int
 	ChunkTimeout time.Duration
-	// RescueAfter is how long a chunk may stay running (its worker gone)
-	// before River hands it to another worker; default 1.5 × ChunkTimeout.
+	// RescueAfter is how long a job may stay running (its worker gone)
+	// before River's own rescuer retries it; default 1.5 × ChunkTimeout.
+	// On PostgreSQL export chunks are taken over sooner, by Lease.
 	RescueAfter time.Duration
+	// Lease is how long a running chunk stays with a worker that stopped
+	// renewing it before another worker takes it over (PostgreSQL; see
+	// lease.go); default DefaultLease.
+	Lease time.Duration
 	// Retention is how long exported files are kept.
 	Retention time.Duration
 	// Location is the time zone of execSchedule; nil is Local.
@@ -140,6 +146,7 @@ type Engine struct {
 	q        queue
 	insert   insertTx
 	orphans  func(ctx context.Context) error // nil where other processes may be working
+	lease    *leaser                         // nil on SQLite
 	started  bool
 	// draining is set while stopping: chunks hand their remaining assets
 	// back to the queue after the asset in hand.
@@ -184,6 +191,7 @@ func NewPostgres(pool *pgxpool.Pool, db *sql.DB, cfg Config) (*Engine, error) {
 	if e.cfg.PollInterval == 0 {
 		e.cfg.PollInterval = time.Second
 	}
+	e.lease = e.newLeaser(pool)
 	c, err := river.NewClient(drv, e.riverConfig(false))
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
@@ -195,6 +203,7 @@ func NewPostgres(pool *pgxpool.Pool, db *sql.DB, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("river insert client: %w", err)
 	}
+	e.lease.insertTx = c.InsertManyTx
 	e.insert = func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
 		_, err := ins.InsertManyFastTx(ctx, tx, params)
 		return err
@@ -211,6 +220,9 @@ func newEngine(cfg Config) *Engine {
 	}
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = cfg.ChunkTimeout * 3 / 2
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
@@ -266,6 +278,9 @@ func (e *Engine) riverConfig(pollOnly bool) *river.Config {
 		river.AddWorker(workers, &chunkWorker{e: e})
 		river.AddWorker(workers, &tickWorker{e: e})
 		rc.Workers = workers
+		if e.lease != nil {
+			rc.Middleware = []rivertype.Middleware{e.lease}
+		}
 		rc.Queues = map[string]river.QueueConfig{
 			queueExport:      {MaxWorkers: e.cfg.Workers},
 			queueMaintenance: {MaxWorkers: 1},
@@ -307,6 +322,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.q.Start(ctx); err != nil {
 		return fmt.Errorf("start job engine: %w", err)
 	}
+	if e.lease != nil {
+		e.lease.start()
+	}
 	e.started = true
 	return nil
 }
@@ -320,6 +338,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return nil
 	}
 	e.started = false
+	if e.lease != nil {
+		defer e.lease.stop() // the chunks finishing their asset keep their leases
+	}
 	e.draining.Store(true)
 	defer e.draining.Store(false)
 	if err := e.q.Stop(ctx); err != nil {
