@@ -24,7 +24,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # page's browser test (driven by chromedp). openssl and curl run the
 # README's scale-out commands as written (TestProcessScalingOutReadme).
 # Never nodejs/npm from Debian: it would replace the machine's Node 20.
-RUN_PACKAGES := libvips-dev pkg-config icc-profiles-free ghostscript
+# curl, xmllint (libxml2-utils) and unzip run the README's first examples
+# against `make run` (TestReadmeFirstTry runs them as written).
+RUN_PACKAGES := libvips-dev pkg-config icc-profiles-free ghostscript curl libxml2-utils unzip
 TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils poppler-utils chromium openssl curl
 # `make bench` compares against the vips CLI; cp, sha256sum and xargs are
 # in every Debian. The load and timing are done by cmd/ipsbench itself.
@@ -75,8 +77,8 @@ install: build
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ipsd
 
 run: build
-	./$(BIN) --data $(DATA) admin demo --if-new
-	./$(BIN) --data $(DATA) serve --addr $(ADDR)
+	./$(BIN) --data "$(DATA)" admin demo --if-new
+	./$(BIN) --data "$(DATA)" serve --addr "$(ADDR)"
 
 vet:
 	@unformatted=$$($$($(GO) env GOROOT)/bin/gofmt -l cmd internal); \
