@@ -308,13 +308,38 @@ func readmeSection(t *testing.T, heading string) string {
 // readmeBlock is the ```sh block that follows <!-- scaling-out: name -->.
 func readmeBlock(t *testing.T, section, name string) string {
 	t.Helper()
-	marker := "<!-- scaling-out: " + name + " -->\n```sh\n"
-	i := strings.Index(section, marker)
-	require.GreaterOrEqual(t, i, 0, "README marks the %s block", name)
-	rest := section[i+len(marker):]
-	j := strings.Index(rest, "```")
-	require.GreaterOrEqual(t, j, 0)
-	return rest[:j]
+	for _, b := range readmeMarkedBlocks(section, "scaling-out") {
+		if b.name == name && b.lang == "sh" {
+			return b.body
+		}
+	}
+	t.Fatalf("README marks no sh block %q", name)
+	return ""
+}
+
+// readmeCodeBlock is a fenced block of the README that an HTML comment
+// <!-- kind: name --> on the line before marks for a test.
+type readmeCodeBlock struct {
+	name, lang, body string
+}
+
+var readmeMarker = regexp.MustCompile("(?m)^<!-- ([a-z-]+): ([^>]*?) -->\n```([a-z]*)\n")
+
+// readmeMarkedBlocks are the blocks of text marked <!-- kind: … -->, in
+// their order.
+func readmeMarkedBlocks(text, kind string) []readmeCodeBlock {
+	var out []readmeCodeBlock
+	for _, m := range readmeMarker.FindAllStringSubmatchIndex(text, -1) {
+		if text[m[2]:m[3]] != kind {
+			continue
+		}
+		body := text[m[1]:]
+		if j := strings.Index(body, "```"); j >= 0 {
+			body = body[:j]
+		}
+		out = append(out, readmeCodeBlock{name: text[m[4]:m[5]], lang: text[m[6]:m[7]], body: body})
+	}
+	return out
 }
 
 // shellLines are a block's commands, one a line.

@@ -20,6 +20,9 @@ package app
 //   - TestProcessScalingOutReadme (issue 18, process_scaleout_test.go): the
 //     README's scale-out commands run as written on PostgreSQL and an S3
 //     bucket; a worker SIGKILLed at the default lease, its work resumed.
+//   - TestReadmeFirstTry and TestMakeRun (issue 16, readme_test.go): the
+//     README's first examples run as written against the commands of
+//     `make run`, and `make run` itself.
 //   - TestSoak (IPSD_SOAK=1, `make soak`): concurrent clients for a bounded
 //     time against one `ipsd serve`.
 //
@@ -198,7 +201,10 @@ func launchCmd(t testing.TB, name string, cmd *exec.Cmd, title string) *ipsdProc
 	p.cmd = cmd
 	p.cmd.Stderr = f
 	// If the test binary dies, so do its servers.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if p.cmd.SysProcAttr == nil {
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	p.cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	stdout, err := p.cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, p.cmd.Start())
