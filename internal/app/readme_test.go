@@ -356,10 +356,7 @@ func runReadmePython(t *testing.T, dir, name, block string) string {
 // over is_modifier's, is_modifier's op_saturation=-100 applied).
 func checkReadmeExport(t *testing.T, path string) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	files, names, err := procUnzip(raw)
-	require.NoError(t, err)
+	files, names := unzipFile(t, path)
 	assert.Equal(t, []string{"sunrise.webp", "products/shoe.webp", "products/red/shoe.webp"}, names)
 	// The demo's sources are 1600×1000, 800×800 and 1200×900.
 	want := map[string][2]int{"sunrise.webp": {800, 500}, "products/shoe.webp": {800, 800}, "products/red/shoe.webp": {800, 600}}
@@ -373,6 +370,16 @@ func checkReadmeExport(t *testing.T, path string) {
 		assert.Equal(t, size, [2]int{img.Bounds().Dx(), img.Bounds().Dy()}, name)
 		assert.LessOrEqual(t, maxChroma(img), 3, "%s is grey", name)
 	}
+}
+
+// unzipFile is a zip file's entries by name, and their names in order.
+func unzipFile(t *testing.T, path string) (map[string][]byte, []string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	files, names, err := procUnzip(raw)
+	require.NoError(t, err)
+	return files, names
 }
 
 // maxChroma is the largest difference between two channels of a pixel.
@@ -393,10 +400,7 @@ func maxChroma(img image.Image) int {
 // byte for byte.
 func checkReadmeOrigExport(t *testing.T, path string) {
 	t.Helper()
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	files, names, err := procUnzip(raw)
-	require.NoError(t, err)
+	files, names := unzipFile(t, path)
 	var want []string
 	for _, f := range demoImages() {
 		name := strings.TrimPrefix(f.folder+"/"+f.name, "/")
