@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/app"
@@ -203,14 +204,16 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 			AccountFailures: *loginAcctFailures, Window: *loginWindow,
 		},
 	}
-	if err := ef.apply("serve", &cfg, *addr, log); err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", *addr, err)
 	}
 	defer ln.Close()
+	// Links in mail default to the address really listened on (port 0
+	// picks one), with this host's name where that is every interface.
+	if err := ef.apply("serve", &cfg, linkAddress(ln.Addr()), log); err != nil {
+		return err
+	}
 	mln, err := ef.listenMetrics()
 	if err != nil {
 		return err
@@ -359,6 +362,16 @@ func serveAll(ctx context.Context, log *slog.Logger, servers []served) error {
 		}
 	}
 	return err
+}
+
+// linkAddress is host:port of a listener as a link can name it: an
+// unspecified address (0.0.0.0, ::) becomes this host's name.
+func linkAddress(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort(hostname(), strconv.Itoa(tcp.Port))
 }
 
 func hostname() string {
