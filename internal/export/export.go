@@ -64,8 +64,8 @@ type Task struct {
 }
 
 // Budget admits the bytes of a file before it is written (a job's total
-// output). Admit fails with an error wrapping ErrJobFull when they do not
-// fit; Return gives back what was admitted for a file that was then not
+// output). Admit fails with an error that is ErrJobFull (a LimitError)
+// when they do not fit; Return gives back what was admitted for a file that was then not
 // written.
 type Budget interface {
 	Admit(ctx context.Context, n int64) error
@@ -79,6 +79,19 @@ var (
 	ErrFileTooLarge = errors.New("file above the per-file limit")
 	ErrJobFull      = errors.New("job output limit reached")
 )
+
+// LimitError is a file refused by an output limit: Msg says why, in words
+// for the job log, and errors.Is matches Limit (ErrFileTooLarge or
+// ErrJobFull).
+type LimitError struct {
+	Limit error
+	Msg   string
+}
+
+func (e *LimitError) Error() string { return e.Msg }
+
+// Is reports target as the limit.
+func (e *LimitError) Is(target error) bool { return target == e.Limit }
 
 // Result is what happened; Err is nil on success. Warnings are set on a
 // success that is not exactly what was asked (a command accepted but not
@@ -199,8 +212,8 @@ func (x *Exporter) convert(ctx context.Context, t Task) Result {
 // not fit never reaches storage. r may not yield more than size bytes.
 func (x *Exporter) write(ctx context.Context, t Task, what string, r io.Reader, size int64) (blob.Info, error) {
 	if x.MaxFileBytes > 0 && size > x.MaxFileBytes {
-		return blob.Info{}, fmt.Errorf("%w: %s is %s, above the limit of %s per exported file",
-			ErrFileTooLarge, what, ByteSize(size), ByteSize(x.MaxFileBytes))
+		return blob.Info{}, &LimitError{Limit: ErrFileTooLarge, Msg: fmt.Sprintf("%s is %s, above the limit of %s per exported file",
+			what, ByteSize(size), ByteSize(x.MaxFileBytes))}
 	}
 	if t.Budget != nil {
 		if err := t.Budget.Admit(ctx, size); err != nil {

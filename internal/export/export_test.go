@@ -3,7 +3,6 @@ package export
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -36,7 +35,7 @@ type countingBudget struct {
 
 func (b *countingBudget) Admit(_ context.Context, n int64) error {
 	if n > b.left {
-		return fmt.Errorf("%w: test budget", ErrJobFull)
+		return &LimitError{Limit: ErrJobFull, Msg: "it does not fit the test budget"}
 	}
 	b.left -= n
 	return nil
@@ -61,7 +60,7 @@ func TestExportLimits(t *testing.T) {
 	b := &countingBudget{left: 10_000}
 	r := x.Export(ctx, Task{Asset: asset, Key: "exports/j/a.png", Request: req, Budget: b})
 	require.ErrorIs(t, r.Err, ErrFileTooLarge)
-	assert.Equal(t, "file above the per-file limit: the converted file is 5000 bytes (4.9 KiB), above the limit of 4000 bytes (3.9 KiB) per exported file", r.Err.Error())
+	assert.Equal(t, "the converted file is 5000 bytes (4.9 KiB), above the limit of 4000 bytes (3.9 KiB) per exported file", r.Err.Error())
 	assert.Equal(t, int64(10_000), b.left, "nothing admitted")
 
 	r = x.Export(ctx, Task{Asset: asset, Key: "exports/j/a.png", Budget: b})
@@ -72,7 +71,7 @@ func TestExportLimits(t *testing.T) {
 	small := &countingBudget{left: 2999}
 	r = x.Export(ctx, Task{Asset: asset, Key: "exports/k/a.png", Budget: small})
 	require.ErrorIs(t, r.Err, ErrJobFull)
-	assert.Contains(t, r.Err.Error(), "the original of 3000 bytes (2.9 KiB): job output limit reached")
+	assert.Equal(t, "the original of 3000 bytes (2.9 KiB): it does not fit the test budget", r.Err.Error())
 	_, err = st.Stat(ctx, "exports/k/a.png")
 	assert.ErrorIs(t, err, blob.ErrNotFound, "refused before storage")
 

@@ -44,7 +44,8 @@ func (b budget) Admit(ctx context.Context, n int64) error {
 		return fmt.Errorf("job output limit: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("%w: it would take the job's files past their total limit of %s", export.ErrJobFull, export.ByteSize(b.limit))
+		return &export.LimitError{Limit: export.ErrJobFull,
+			Msg: "it would take the job's files past their total limit of " + export.ByteSize(b.limit)}
 	}
 	return nil
 }
