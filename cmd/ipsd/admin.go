@@ -192,7 +192,7 @@ func importFile(ctx context.Context, im *catalog.Importer, co store.Company, fol
 	base := filepath.Base(name)
 	existing, err := im.SameName(ctx, co, folder, base)
 	if err != nil {
-		return store.Asset{}, err
+		return store.Asset{}, fmt.Errorf("%s not imported: %w", name, err)
 	}
 	if len(existing) > 0 && !overwrite {
 		return store.Asset{}, fmt.Errorf("%s not imported: asset %s has this name in folder %q: %w",

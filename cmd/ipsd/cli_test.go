@@ -129,6 +129,9 @@ func TestEnvStrict(t *testing.T) {
 		{"IPSD_LEASE", "30", "worker", `IPSD_LEASE="30": want a duration`},
 		{"IPSD_LEASE", "500ms", "worker", "--lease 500ms: must be at least 1s"},
 		{"IPSD_LOG_LEVEL", "loud", "worker", `IPSD_LOG_LEVEL="loud"`},
+		{"IPSD_MAX_EXPORT_JOB_BYTES", "lots", "serve", `IPSD_MAX_EXPORT_JOB_BYTES="lots"`},
+		{"IPSD_MAX_EXPORT_FILE_BYTES", "0", "worker", "--max-export-file-bytes and --max-export-job-bytes must be above 0 (-1: no bound)"},
+		{"IPSD_ORIGINAL_GRACE", "5s", "serve", "--original-grace 5s: must be at least 1m"},
 		{"IPSD_S3_BUCKET", "orphan", "serve", "--s3-bucket set without --s3-endpoint"},
 		{"IPSD_S3_ENDPOINT", "https://h/path", "admin icc add", "no path"},
 	} {

@@ -20,6 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ipsexport/ipsd/internal/app"
+	"github.com/ipsexport/ipsd/internal/blob"
+	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
@@ -193,7 +195,32 @@ func TestAssetImportOverwrite(t *testing.T) {
 		assert.Equal(t, hex.EncodeToString(sum[:]), a.SHA256, "%s holds the new file", a.FolderPath)
 	}
 	files, _ := filepath.Glob(filepath.Join(data, "files", "originals", "*", "*"))
-	assert.Len(t, files, 2, "the replaced file is gone")
+	assert.Len(t, files, 3, "the replaced file stays for the exports that captured it")
+	bl, err := blob.NewLocal(filepath.Join(data, "files"))
+	require.NoError(t, err)
+	_, err = (&catalog.Collector{Store: st, Blob: bl}).Sweep(ctx)
+	require.NoError(t, err)
+	files, _ = filepath.Glob(filepath.Join(data, "files", "originals", "*", "*"))
+	assert.Len(t, files, 2, "released: the collector removes the replaced file")
+}
+
+// admin asset import applies UploadFile's limit on file names, so that
+// every imported file can be exported under its name.
+func TestAssetImportNameLimit(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	dir := t.TempDir()
+	ok := filepath.Join(dir, strings.Repeat("é", 118)+".png") // 240 bytes
+	long := filepath.Join(dir, "x"+filepath.Base(ok))
+	writePNG(t, ok)
+	writePNG(t, long)
+	mustRun(t, "--data", data, "admin", "company", "add", "Acme")
+	mustRun(t, "--data", data, "admin", "asset", "import", "--company", "Acme", ok)
+	code, out, errOut := ipsd(t, "--data", data, "admin", "asset", "import", "--company", "Acme", long)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, long+" not imported: the file name is 241 bytes long; at most 240 are allowed")
+	files, _ := filepath.Glob(filepath.Join(data, "files", "originals", "*", "*"))
+	assert.Len(t, files, 1, "nothing stored")
 }
 
 // admin set add takes names as well as handles; a name several assets

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/app"
+	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/render"
@@ -40,6 +41,7 @@ type engineFlags struct {
 	rasterDPI    *int
 	rasterTime   *time.Duration
 	maxOutSide   *int
+	exportLimits exportLimitFlags
 	metricsAddr  *string
 	metricsToken *string
 	log          *logFlags
@@ -75,6 +77,7 @@ func addEngineFlags(fs *flagSet, front bool) *engineFlags {
 		maxOutSide:   fs.Int("max-output-side", 0, "largest output width or height in `PIXELS` (0: 16384)"),
 		rasterDPI:    fs.Int("rasterize-dpi", 0, "resolution in `DPI` PDF, Illustrator and PostScript sources are converted at (0: 150)"),
 		rasterTime:   fs.Duration("rasterize-timeout", 0, "longest Ghostscript may take to rasterise one PostScript source (0: 1m)"),
+		exportLimits: addExportLimitFlags(fs),
 		metricsAddr:  fs.String("metrics-addr", "", "`HOST:PORT` serving /metrics alone (off unless set; keep it private)"),
 		metricsToken: fs.String("metrics-token", "", "bearer `TOKEN` /metrics requires; with it, /metrics is served on --addr too; prefer the variable"),
 		log:          addLogFlags(fs),
@@ -136,6 +139,35 @@ func (f *engineFlags) apply(path string, cfg *app.Config, addr string, log *slog
 	cfg.Render.RasterDPI = float64(*f.rasterDPI)
 	cfg.Render.RasterTimeout = *f.rasterTime
 	cfg.MetricsToken = *f.metricsToken
+	return f.exportLimits.apply(path, cfg)
+}
+
+// exportLimitFlags bound what exports write and how long the files of
+// replaced and deleted assets stay (docs/security.md).
+type exportLimitFlags struct {
+	fileBytes, jobBytes *int64
+	originalGrace       *time.Duration
+}
+
+func addExportLimitFlags(fs *flagSet) exportLimitFlags {
+	return exportLimitFlags{
+		fileBytes: fs.Int64("max-export-file-bytes", jobs.DefaultMaxFileBytes, "largest file an export writes, original or converted, in `BYTES`; a larger one fails its asset (-1: no bound)"),
+		jobBytes:  fs.Int64("max-export-job-bytes", jobs.DefaultMaxJobBytes, "most `BYTES` the files of one export job may take together; past it the job's remaining assets fail (-1: no bound)"),
+		originalGrace: fs.Duration("original-grace", catalog.DefaultGrace,
+			"how long the file of a replaced or deleted asset is kept at least (then until no unfinished export needs it); at least 1m"),
+	}
+}
+
+func (f exportLimitFlags) apply(path string, cfg *app.Config) error {
+	if *f.fileBytes == 0 || *f.jobBytes == 0 {
+		return usagef(path, "--max-export-file-bytes and --max-export-job-bytes must be above 0 (-1: no bound)")
+	}
+	// The grace must outlast the longest submit, which reads an asset's
+	// key before it commits the job that holds on to it.
+	if *f.originalGrace < time.Minute {
+		return usagef(path, "--original-grace %s: must be at least 1m", *f.originalGrace)
+	}
+	cfg.MaxExportFileBytes, cfg.MaxExportJobBytes, cfg.OriginalGrace = *f.fileBytes, *f.jobBytes, *f.originalGrace
 	return nil
 }
 

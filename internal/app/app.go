@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -74,6 +75,13 @@ type Config struct {
 	Lease time.Duration
 	// Retention is how long exports are kept (default 7 days).
 	Retention time.Duration
+	// MaxExportFileBytes bounds each exported file and MaxExportJobBytes
+	// the files of one job together (0: jobs.DefaultMaxFileBytes,
+	// DefaultMaxJobBytes; negative: none). OriginalGrace is how long the
+	// file of a replaced or deleted asset is kept at least, and then until
+	// no unfinished export needs it (0: catalog.DefaultGrace).
+	MaxExportFileBytes, MaxExportJobBytes int64
+	OriginalGrace                         time.Duration
 	// PublicURL is the base of links in mail ("https://ips.example.com");
 	// default http://localhost:8080.
 	PublicURL string
@@ -161,6 +169,12 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MaxExportFileBytes == 0 {
+		cfg.MaxExportFileBytes = jobs.DefaultMaxFileBytes
+	}
+	if cfg.Render.MaxOutputBytes == 0 {
+		cfg.Render.MaxOutputBytes = max(cfg.MaxExportFileBytes, 0)
+	}
 	renderer, err := openRenderer(ctx, cfg, files, log)
 	if err != nil {
 		return nil, err
@@ -174,14 +188,17 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	originals := &catalog.Collector{Store: st, Blob: files, Grace: cmp.Or(cfg.OriginalGrace, catalog.DefaultGrace), Log: log}
 	engine, err := openEngine(ctx, st, jobs.Config{
 		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Mail: mailer, Signer: signer, PublicURL: public,
 		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
 		RescueAfter: cfg.RescueAfter, Lease: cfg.Lease, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
+		MaxFileBytes: cfg.MaxExportFileBytes, MaxJobBytes: cfg.MaxExportJobBytes,
 		Observer: m,
 		Sweep: func(ctx context.Context) error {
 			_, err := sweeper.Sweep(ctx)
-			return err
+			_, cerr := originals.Sweep(ctx)
+			return errors.Join(err, cerr)
 		},
 	})
 	if err != nil {

@@ -18,6 +18,9 @@ func (x exportRenderer) Render(ctx context.Context, src []byte, req *modifier.Re
 	if errors.Is(err, render.ErrUnsupportedSource) {
 		return export.Rendered{}, notConvertible{err}
 	}
+	if errors.Is(err, render.ErrOutputBytes) {
+		return export.Rendered{}, fileTooLarge{err}
+	}
 	if err != nil {
 		return export.Rendered{}, err
 	}
@@ -30,3 +33,11 @@ type notConvertible struct{ err error }
 
 func (e notConvertible) Error() string   { return e.err.Error() }
 func (e notConvertible) Unwrap() []error { return []error{export.ErrNotConvertible, e.err} }
+
+// fileTooLarge marks a render refused by its output's size as
+// export.ErrFileTooLarge, the export's per-file limit, and keeps its
+// message.
+type fileTooLarge struct{ err error }
+
+func (e fileTooLarge) Error() string   { return e.err.Error() }
+func (e fileTooLarge) Unwrap() []error { return []error{export.ErrFileTooLarge, e.err} }

@@ -84,9 +84,12 @@ func (im *Importer) Import(ctx context.Context, f File) (store.Asset, error) {
 
 // Replace streams f to storage as the new file of asset handle, which
 // keeps its handle, name, folder and set memberships (an upload with
-// overwrite, as IPS replaces an asset). The old file is removed once the
-// catalogue points at the new one; when anything fails, the new one is,
-// and the asset is as it was.
+// overwrite, as IPS replaces an asset). The new file has a key of its own:
+// an original is never overwritten in place. The old key is released into
+// the blob garbage as the catalogue points at the new one, and its file
+// stays readable for the exports that captured it until the Collector
+// removes it. When anything fails, the new file is removed and the asset
+// is as it was.
 func (im *Importer) Replace(ctx context.Context, handle string, f File) (store.Asset, error) {
 	name, err := baseName(f.FileName)
 	if err != nil {
@@ -96,14 +99,11 @@ func (im *Importer) Replace(ctx context.Context, handle string, f File) (store.A
 	if err != nil {
 		return store.Asset{}, err
 	}
-	before, after, err := im.Store.ReplaceAssetFile(ctx, f.CompanyHandle, handle, file)
+	_, after, err := im.Store.ReplaceAssetFile(ctx, f.CompanyHandle, handle, file)
 	if err != nil {
 		_ = im.Blob.Delete(context.WithoutCancel(ctx), file.StorageKey)
 		return store.Asset{}, fmt.Errorf("replace %s with %s: %w", handle, name, err)
 	}
-	// A file no asset names any more only costs space: its removal
-	// failing does not undo the replacement.
-	_ = im.Blob.Delete(context.WithoutCancel(ctx), before.StorageKey)
 	return after, nil
 }
 
@@ -136,17 +136,43 @@ func (im *Importer) SameName(ctx context.Context, co store.Company, folder, file
 	return out, nil
 }
 
-// Remove deletes an asset from the catalogue, then its file. An asset
-// already gone is not an error; a file that cannot be removed only costs
-// space, and is reported after the asset is gone.
+// Remove deletes an asset from the catalogue; its file's key is released
+// into the blob garbage with it, and the Collector removes the file once no
+// export needs it. An asset already gone is not an error.
 func (im *Importer) Remove(ctx context.Context, companyHandle string, a store.Asset) error {
 	if err := im.Store.DeleteAsset(ctx, companyHandle, a.Handle); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete asset %s: %w", a.Handle, err)
 	}
-	if a.StorageKey != "" {
-		if err := im.Blob.Delete(ctx, a.StorageKey); err != nil {
-			return fmt.Errorf("delete file of deleted asset %s: %w", a.Handle, err)
-		}
+	return nil
+}
+
+// MaxFileNameBytes bounds an asset's file name. An export writes the file
+// under that name, perhaps with a longer extension (".tiff" for ".j") and
+// a "-N" suffix that keeps it unique in the job, and the result must
+// still fit the 255 bytes a file system allows (docs/security.md, "Names
+// and messages").
+const MaxFileNameBytes = 240
+
+// ErrNameTooLong is a file name longer than MaxFileNameBytes.
+var ErrNameTooLong = errors.New("file name too long")
+
+// nameTooLong says how long a refused name is; it is ErrNameTooLong.
+type nameTooLong struct{ bytes int }
+
+func (e nameTooLong) Error() string {
+	return fmt.Sprintf("the file name is %d bytes long; at most %d are allowed, so that exported copies (with a new extension or a -N suffix) still fit the 255 bytes file systems allow",
+		e.bytes, MaxFileNameBytes)
+}
+
+func (nameTooLong) Is(target error) bool { return target == ErrNameTooLong }
+
+// CheckFileName refuses a file name (with its extension, without folders)
+// longer than MaxFileNameBytes, saying why (errors.Is ErrNameTooLong).
+// UploadFile and `ipsd admin asset import` both apply it, through Import
+// and Replace; UploadFile before it reads the file.
+func CheckFileName(name string) error {
+	if len(name) > MaxFileNameBytes {
+		return nameTooLong{len(name)}
 	}
 	return nil
 }
@@ -156,6 +182,9 @@ func baseName(fileName string) (string, error) {
 	name := path.Base(fileName)
 	if name == "" || name == "." || name == "/" {
 		return "", fmt.Errorf("invalid file name %q", fileName)
+	}
+	if err := CheckFileName(name); err != nil {
+		return "", err
 	}
 	return name, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -85,7 +86,10 @@ func TestImportThenReplace(t *testing.T) {
 	assert.Equal(t, [2]int{80, 60}, [2]int{b.Width, b.Height})
 	assert.Equal(t, int64(len(v2)), b.Size)
 	assert.NotEqual(t, a.SHA256, b.SHA256)
-	assert.Equal(t, []string{b.StorageKey}, storedFiles(t, root), "the old file is gone, the new one stored")
+	assert.ElementsMatch(t, []string{a.StorageKey, b.StorageKey}, storedFiles(t, root),
+		"the new file has a key of its own; the old one stays for the exports that captured it")
+	collect(t, im)
+	assert.Equal(t, []string{b.StorageKey}, storedFiles(t, root), "collected: the old file is gone")
 	members, err := im.Store.SetMembers(ctx, co.Handle, set.Handle)
 	require.NoError(t, err)
 	assert.Equal(t, a.Handle, members[0].Handle)
@@ -146,9 +150,75 @@ func TestSameNameAndRemove(t *testing.T) {
 
 	require.NoError(t, im.Remove(ctx, co.Handle, b))
 	require.NoError(t, im.Remove(ctx, co.Handle, b), "gone already: no error")
+	assert.Contains(t, storedFiles(t, root), b.StorageKey, "kept until collected")
+	collect(t, im)
 	assert.NotContains(t, storedFiles(t, root), b.StorageKey)
 	got, err = im.SameName(ctx, co, "shoes/red", "boot.png")
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, a.Handle, got[0].Handle)
+}
+
+// collect runs a Collector without grace.
+func collect(t *testing.T, im *Importer) {
+	t.Helper()
+	_, err := (&Collector{Store: im.Store, Blob: im.Blob}).Sweep(context.Background())
+	require.NoError(t, err)
+}
+
+// The Collector removes released files once their grace has passed, and
+// leaves those an unfinished export captured.
+func TestCollectorGraceAndJobs(t *testing.T) {
+	ctx := context.Background()
+	im, co, root := newImporter(t)
+	clock := time.Now()
+	c := &Collector{Store: im.Store, Blob: im.Blob, Grace: time.Hour, Now: func() time.Time { return clock }}
+	var as []store.Asset
+	for _, name := range []string{"a.png", "b.png", "c.png"} {
+		a, err := im.Import(ctx, File{CompanyHandle: co.Handle, FileName: name, Body: bytes.NewReader(pngOf(t, 4, 3))})
+		require.NoError(t, err)
+		as = append(as, a)
+	}
+	// An export captured b and has not exported it yet.
+	_, err := im.Store.CreateJob(ctx, store.NewJob{CompanyHandle: co.Handle, Type: store.JobTypeExport, State: store.JobNew},
+		[]store.JobAsset{{AssetHandle: as[1].Handle, SourceKey: as[1].StorageKey, SourceSHA256: as[1].SHA256}})
+	require.NoError(t, err)
+	for _, a := range as[:2] {
+		require.NoError(t, im.Remove(ctx, co.Handle, a))
+	}
+
+	n, err := c.Sweep(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "within the grace")
+	assert.Len(t, storedFiles(t, root), 3)
+
+	clock = clock.Add(time.Hour + time.Second)
+	n, err = c.Sweep(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.ElementsMatch(t, []string{as[1].StorageKey, as[2].StorageKey}, storedFiles(t, root),
+		"a is gone; b is captured by a pending export; c is an asset")
+	n, err = c.Sweep(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "forgotten once removed")
+}
+
+// Import and Replace refuse a file name longer than MaxFileNameBytes, as
+// UploadFile does, before storing anything.
+func TestFileNameLimit(t *testing.T) {
+	ctx := context.Background()
+	im, co, root := newImporter(t)
+	ok := strings.Repeat("é", 118) + ".png" // 240 bytes
+	a, err := im.Import(ctx, File{CompanyHandle: co.Handle, FileName: ok, Body: bytes.NewReader(pngOf(t, 4, 3))})
+	require.NoError(t, err)
+	assert.Equal(t, ok, a.FileName)
+
+	long := "x" + ok
+	_, err = im.Import(ctx, File{CompanyHandle: co.Handle, FileName: "dir/" + long, Body: bytes.NewReader(pngOf(t, 4, 3))})
+	require.ErrorIs(t, err, ErrNameTooLong)
+	assert.Contains(t, err.Error(), "241 bytes long; at most 240")
+	_, err = im.Replace(ctx, a.Handle, File{CompanyHandle: co.Handle, FileName: long, Body: bytes.NewReader(pngOf(t, 4, 3))})
+	require.ErrorIs(t, err, ErrNameTooLong)
+	assert.Equal(t, []string{a.StorageKey}, storedFiles(t, root), "nothing stored")
+	assert.NoError(t, CheckFileName(ok))
 }

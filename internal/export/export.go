@@ -51,12 +51,47 @@ func RelativeFolder(folderPath, companyRoot string) string {
 
 // Task is one asset to export.
 type Task struct {
+	// Asset is the asset as the job captured it: its StorageKey and
+	// SHA256 are the version of the original to read.
 	Asset store.Asset
 	// Key is the blob key to write.
 	Key string
 	// Request is the parsed conversion; nil for fmt=orig.
 	Request *modifier.Request
+	// Budget, when set, admits the file's bytes before they are written:
+	// the job's total output bound.
+	Budget Budget
 }
+
+// Budget admits the bytes of a file before it is written (a job's total
+// output). Admit fails with an error that is ErrJobFull (a LimitError)
+// when they do not fit; Return gives back what was admitted for a file that was then not
+// written.
+type Budget interface {
+	Admit(ctx context.Context, n int64) error
+	Return(ctx context.Context, n int64)
+}
+
+// Output limits: a file above Exporter.MaxFileBytes, or one the job's
+// Budget refuses, is not written and the asset fails (docs/security.md,
+// "Export output").
+var (
+	ErrFileTooLarge = errors.New("file above the per-file limit")
+	ErrJobFull      = errors.New("job output limit reached")
+)
+
+// LimitError is a file refused by an output limit: Msg says why, in words
+// for the job log, and errors.Is matches Limit (ErrFileTooLarge or
+// ErrJobFull).
+type LimitError struct {
+	Limit error
+	Msg   string
+}
+
+func (e *LimitError) Error() string { return e.Msg }
+
+// Is reports target as the limit.
+func (e *LimitError) Is(target error) bool { return target == e.Limit }
 
 // Result is what happened; Err is nil on success. Warnings are set on a
 // success that is not exactly what was asked (a command accepted but not
@@ -96,6 +131,10 @@ var ErrNotConvertible = errors.New("source cannot be converted")
 type Exporter struct {
 	Blob     blob.Store
 	Renderer Renderer
+	// MaxFileBytes bounds every file written, an original or a rendering,
+	// before its first byte reaches storage; 0 or less is no bound. A
+	// Renderer may refuse earlier, from the output's size and format.
+	MaxFileBytes int64
 }
 
 // ErrChecksum is an original whose bytes no longer match the catalogue.
@@ -116,17 +155,20 @@ func (x *Exporter) Export(ctx context.Context, t Task) Result {
 }
 
 func (x *Exporter) original(ctx context.Context, t Task) Result {
-	src, _, err := x.Blob.Open(ctx, t.Asset.StorageKey)
+	src, srcInfo, err := x.Blob.Open(ctx, t.Asset.StorageKey)
 	if err != nil {
 		return Result{Err: fmt.Errorf("open original of %s: %w", t.Asset.Handle, err)}
 	}
 	defer src.Close()
-	info, err := x.Blob.Put(ctx, t.Key, src)
+	info, err := x.write(ctx, t, "the original", src, srcInfo.Size)
 	if err != nil {
-		return Result{Err: fmt.Errorf("write %s: %w", t.Key, err)}
+		return Result{Err: err}
 	}
 	if t.Asset.SHA256 != "" && !strings.EqualFold(info.SHA256, t.Asset.SHA256) {
 		_ = x.Blob.Delete(context.WithoutCancel(ctx), t.Key)
+		if t.Budget != nil {
+			t.Budget.Return(context.WithoutCancel(ctx), srcInfo.Size)
+		}
 		return Result{Err: fmt.Errorf("original of %s: %w (catalogue %s, stored %s)", t.Asset.Handle, ErrChecksum, t.Asset.SHA256, info.SHA256)}
 	}
 	return Result{Key: t.Key, Size: info.Size, SHA256: info.SHA256, Original: true}
@@ -154,15 +196,79 @@ func (x *Exporter) convert(ctx context.Context, t Task) Result {
 	if err != nil {
 		return Result{Err: err}
 	}
-	info, err := x.Blob.Put(ctx, t.Key, bytes.NewReader(out.Data))
+	info, err := x.write(ctx, t, "the converted file", bytes.NewReader(out.Data), int64(len(out.Data)))
 	if err != nil {
-		return Result{Err: fmt.Errorf("write %s: %w", t.Key, err)}
+		return Result{Err: err}
 	}
 	r := Result{Key: t.Key, Size: info.Size, SHA256: info.SHA256}
 	for _, w := range out.Warnings {
 		r.Warnings = append(r.Warnings, w.String())
 	}
 	return r
+}
+
+// write stores the size bytes of r under t.Key, once they are within the
+// per-file limit and the job's budget has admitted them: a file that does
+// not fit never reaches storage. r may not yield more than size bytes.
+func (x *Exporter) write(ctx context.Context, t Task, what string, r io.Reader, size int64) (blob.Info, error) {
+	if x.MaxFileBytes > 0 && size > x.MaxFileBytes {
+		return blob.Info{}, &LimitError{Limit: ErrFileTooLarge, Msg: fmt.Sprintf("%s is %s, above the limit of %s per exported file",
+			what, ByteSize(size), ByteSize(x.MaxFileBytes))}
+	}
+	if t.Budget != nil {
+		if err := t.Budget.Admit(ctx, size); err != nil {
+			return blob.Info{}, fmt.Errorf("%s of %s: %w", what, ByteSize(size), err)
+		}
+	}
+	info, err := x.Blob.Put(ctx, t.Key, &capped{r: r, left: size})
+	if err != nil {
+		if t.Budget != nil {
+			t.Budget.Return(context.WithoutCancel(ctx), size)
+		}
+		return blob.Info{}, fmt.Errorf("write %s: %w", t.Key, err)
+	}
+	return info, nil
+}
+
+// errGrew is a source that held more bytes than it said.
+var errGrew = errors.New("source is longer than its stored size")
+
+// capped reads at most left bytes of r and fails if r has more: a write
+// never goes past what was admitted.
+type capped struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, errGrew
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// ByteSize writes n for a log message: "201326592 bytes (192.0 MiB)".
+func ByteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%d bytes (%.1f %ciB)", n, float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // srcBufs recycles source buffers between conversions (*[]byte). A CPU

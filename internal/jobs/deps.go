@@ -25,6 +25,7 @@ type WorkStore interface {
 	ImageFormats // only for a job stored without its resolved conversion
 	PendingJobAssets(ctx context.Context, handle string, from, to int) ([]store.JobAsset, error)
 	FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, error)
+	ReserveJobBytes(ctx context.Context, handle string, n, limit int64) (bool, error)
 	JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.JobAsset, int, error)
 	UserByHandle(ctx context.Context, handle string) (store.User, error)
 	CompanyByHandle(ctx context.Context, handle string) (store.Company, error)

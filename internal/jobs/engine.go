@@ -96,6 +96,9 @@ type Config struct {
 	Lease time.Duration
 	// Retention is how long exported files are kept.
 	Retention time.Duration
+	// MaxFileBytes bounds each exported file and MaxJobBytes the files of
+	// one job together (limits.go); 0 means the default, negative none.
+	MaxFileBytes, MaxJobBytes int64
 	// Location is the time zone of execSchedule; nil is Local.
 	Location *time.Location
 	// PollInterval is how often idle workers look for work where the
@@ -227,6 +230,12 @@ func newEngine(cfg Config) *Engine {
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
 	}
+	if cfg.MaxFileBytes == 0 {
+		cfg.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if cfg.MaxJobBytes == 0 {
+		cfg.MaxJobBytes = DefaultMaxJobBytes
+	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
@@ -247,7 +256,7 @@ func newEngine(cfg Config) *Engine {
 		st:       cfg.Store,
 		work:     cfg.Store,
 		states:   States{Store: cfg.Store},
-		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer},
+		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer, MaxFileBytes: cfg.MaxFileBytes},
 		log:      cfg.Logger,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -15,6 +16,10 @@ import (
 // written for a conversion. Names stay unique within the job, compared
 // case-insensitively: a second "a.jpg" in the same folder becomes
 // "a-2.jpg", a third "a-3.jpg".
+//
+// A file name is at most 255 bytes, as file systems allow: a longer one
+// (an old asset's, with a longer extension and a suffix) loses the end of
+// its base name, never its extension or suffix.
 //
 // It runs in time linear in the number of names: each name that collides
 // resumes counting where the last collision of that name stopped, so a job
@@ -43,14 +48,15 @@ func (n *Namer) Name(a store.Asset) string {
 	if n.ext != "" && export.Convertible(a.Type) {
 		name = export.ConvertedName(name, n.ext)
 	}
-	p := export.RelativeFolder(a.FolderPath, n.root) + name
+	folder := export.RelativeFolder(a.FolderPath, n.root)
+	ext := path.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	p := folder + fitName(stem, "", ext)
 	key := strings.ToLower(p)
 	if n.taken[key] {
-		ext := path.Ext(p)
-		base := strings.TrimSuffix(p, ext)
 		i := max(n.next[key], 2)
 		for {
-			c := base + "-" + strconv.Itoa(i) + ext
+			c := folder + fitName(stem, "-"+strconv.Itoa(i), ext)
 			i++
 			if !n.taken[strings.ToLower(c)] {
 				p = c
@@ -61,4 +67,24 @@ func (n *Namer) Name(a store.Asset) string {
 	}
 	n.taken[strings.ToLower(p)] = true
 	return p
+}
+
+// maxNameBytes is the longest file name most file systems allow.
+const maxNameBytes = 255
+
+// fitName is stem+suffix+ext, with stem cut (on a character boundary) so
+// that the name is at most maxNameBytes bytes. An extension that leaves no
+// room counts as part of the stem.
+func fitName(stem, suffix, ext string) string {
+	if len(stem)+len(suffix)+len(ext) <= maxNameBytes {
+		return stem + suffix + ext
+	}
+	if len(suffix)+len(ext) >= maxNameBytes {
+		stem, ext = stem+ext, ""
+	}
+	cut := max(maxNameBytes-len(suffix)-len(ext), 0)
+	for cut > 0 && !utf8.RuneStart(stem[cut]) {
+		cut--
+	}
+	return stem[:cut] + suffix + ext
 }

@@ -1,9 +1,11 @@
 package jobs
 
 import (
+	"path"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,4 +90,39 @@ func BenchmarkNamer(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestNamerKeepsNamesShort: names of old assets near or past 255 bytes,
+// with a longer extension and -N suffixes, stay within 255 bytes, valid
+// UTF-8 and unique; the extension and suffix are kept.
+func TestNamerKeepsNamesShort(t *testing.T) {
+	long := strings.Repeat("é", 126) + ".j" // 254 bytes
+	ascii := strings.Repeat("x", 300) + ".png"
+	oddExt := "a." + strings.Repeat("e", 260)
+	for _, ext := range []string{"", ".tiff"} {
+		n := NewNamer("Acme/", ext, 30)
+		seen := map[string]bool{}
+		for i := range 30 {
+			name := []string{long, ascii, oddExt}[i%3]
+			got := n.Name(store.Asset{FolderPath: "Acme/some/folder/", FileName: name, Type: "Image"})
+			base := path.Base(got)
+			assert.LessOrEqual(t, len(base), 255, "%q", got)
+			assert.True(t, utf8.ValidString(got), "%q", got)
+			assert.True(t, strings.HasPrefix(got, "some/folder/"), got)
+			require.False(t, seen[strings.ToLower(got)], "%q given twice", got)
+			seen[strings.ToLower(got)] = true
+			if i%3 == 0 {
+				want := ".j"
+				if ext != "" {
+					want = ext
+				}
+				assert.Equal(t, want, path.Ext(got), "the extension stays")
+				if i >= 3 {
+					assert.Contains(t, got, "-"+strconv.Itoa(i/3+1)+want, "the suffix stays")
+				}
+			}
+		}
+	}
+	assert.Equal(t, "a.jpg", fitName("a", "", ".jpg"))
+	assert.Len(t, fitName(strings.Repeat("é", 200), "-1000", ".tiff"), 254, "cut on a character boundary")
 }

@@ -61,6 +61,8 @@ func (x *Export) assets() iter.Seq[store.JobAsset] {
 				AssetHandle: a.Handle, AssetName: a.Name, AssetType: a.Type,
 				FolderPath: export.RelativeFolder(a.FolderPath, x.co.RootPath), FileName: a.FileName,
 				OutputPath: x.outputs[i],
+				// The version to export: docs/exports.md, "Which version".
+				SourceKey: a.StorageKey, SourceSHA256: a.SHA256,
 			}) {
 				return
 			}

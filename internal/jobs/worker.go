@@ -35,6 +35,7 @@ var (
 	errPaused   = errors.New("job paused")
 	errStopping = errors.New("job stopping")
 	errDraining = errors.New("worker shutting down")
+	errJobFull  = errors.New("job output limit reached")
 )
 
 func (w *chunkWorker) Work(ctx context.Context, rj *river.Job[chunkArgs]) (err error) {
@@ -110,6 +111,10 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 		e.failPending(ctx, j.Handle, a.From, a.To, err.Error())
 		return e.settle(ctx, j.Handle)
 	}
+	if j.BytesLimitReached {
+		e.failPending(ctx, j.Handle, a.From, a.To, e.jobFullMessage())
+		return e.settle(ctx, j.Handle)
+	}
 	pending, err := e.work.PendingJobAssets(ctx, j.Handle, a.From, a.To)
 	if err != nil {
 		return fmt.Errorf("export chunk %s: %w", j.Handle, err)
@@ -140,7 +145,10 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 				return errDraining
 			}
 			if err := e.checkControl(ctx, j.Handle); err != nil {
-				if errors.Is(err, errStopping) {
+				if errors.Is(err, errJobFull) {
+					e.failPending(ctx, j.Handle, a.From, a.To, e.jobFullMessage())
+				}
+				if errors.Is(err, errStopping) || errors.Is(err, errJobFull) {
 					return e.settle(ctx, j.Handle)
 				}
 				return err
@@ -187,17 +195,21 @@ func (e *Engine) checkControl(ctx context.Context, handle string) error {
 	case store.JobStopping, store.JobStopped, store.JobCompleted, store.JobFailed:
 		return errStopping
 	}
+	if j.BytesLimitReached {
+		return errJobFull
+	}
 	return nil
 }
 
 func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *modifier.Request) {
-	as, ok := assets[ja.AssetHandle]
+	as, ok := source(ja, assets)
 	if !ok {
 		e.finish(ctx, j, ja, store.OutcomeError, "asset "+ja.AssetHandle+" no longer exists")
 		return
 	}
 	began := time.Now()
-	res := e.exporter.Export(ctx, export.Task{Asset: as, Key: exportPrefix(j.Handle) + ja.OutputPath, Request: req})
+	res := e.exporter.Export(ctx, export.Task{Asset: as, Key: exportPrefix(j.Handle) + ja.OutputPath, Request: req,
+		Budget: e.budget(j.Handle)})
 	if req != nil && res.Err == nil && !res.Original {
 		e.cfg.Observer.Rendered(time.Since(began))
 	}
@@ -211,7 +223,7 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 			res.Err = fmt.Errorf("export took longer than the chunk timeout (%s): %w", e.cfg.ChunkTimeout, res.Err)
 		}
 		e.log.Warn("asset export failed", "job", j.Handle, "asset", as.Handle, "err", res.Err)
-		e.finish(ctx, j, ja, store.OutcomeError, res.Err.Error())
+		e.finish(ctx, j, ja, store.OutcomeError, limitMessage(res.Err))
 		return
 	}
 	ja.BlobKey = res.Key
@@ -223,6 +235,23 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 		return
 	}
 	e.finish(ctx, j, ja, store.OutcomeSuccess, "")
+}
+
+// source is the asset a job asset exports: the version of its original
+// the job captured at submit, even if the asset was replaced or deleted
+// since (docs/exports.md, "Which version"). A job asset without a captured
+// key (queued by an earlier version) reads the catalogue's current one.
+func source(ja store.JobAsset, assets map[string]store.Asset) (store.Asset, bool) {
+	as, ok := assets[ja.AssetHandle]
+	if ja.SourceKey == "" {
+		return as, ok
+	}
+	if !ok {
+		as = store.Asset{Handle: ja.AssetHandle, Name: ja.AssetName}
+	}
+	as.StorageKey, as.SHA256 = ja.SourceKey, ja.SourceSHA256
+	as.Type, as.FileName = ja.AssetType, ja.FileName
+	return as, true
 }
 
 func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, outcome, msg string) {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/ipsexport/ipsd/internal/modifier"
@@ -10,6 +11,25 @@ import (
 // avifEffort is libheif's CPU effort for AVIF: 1 is bimg's Speed 8. The
 // default (4, or bimg's Speed 0 = effort 9) took seconds per image here (docs/rendering.md, "Measured on this machine").
 const avifEffort = 1
+
+// checkBytes refuses, before it is encoded, a reply whose file size is
+// known from its dimensions and above the limit: an uncompressed TIFF
+// holds every sample (docs/security.md, "Export output").
+func (j *job) checkBytes(x vimg) error {
+	if j.r.maxBytes <= 0 || !strings.HasPrefix(j.fi.Name, "tif") {
+		return nil
+	}
+	switch j.req.Compression {
+	case "lzw", "zip", "jpeg":
+		return nil
+	}
+	w, h, bands, sample := int64(x.width()), int64(x.height()), int64(x.bands()), int64(x.sampleBytes())
+	if size := w * h * bands * sample; size > j.r.maxBytes {
+		return failf(ErrOutputBytes, "an uncompressed TIFF of %d×%d pixels × %d bands × %d-byte samples is %d bytes (%.1f MiB), above the limit of %d bytes (%.1f MiB) per exported file",
+			w, h, bands, sample, size, float64(size)/(1<<20), j.r.maxBytes, float64(j.r.maxBytes)/(1<<20))
+	}
+	return nil
+}
 
 // encode writes x in the requested format. The save pulls the pixels
 // through the whole graph; a cancelled context kills that evaluation.

@@ -239,3 +239,31 @@ func rssBytes(t *testing.T) int64 {
 	pages, _ := strconv.ParseInt(f[1], 10, 64)
 	return pages * int64(os.Getpagesize())
 }
+
+// An uncompressed TIFF whose size is over MaxOutputBytes is refused from
+// its dimensions, before a pixel is computed; a compressed one, whose size
+// is known only once written, and a smaller one are rendered.
+func TestOutputBytesLimit(t *testing.T) {
+	r, err := New(Config{MaxOutputBytes: 1 << 20})
+	require.NoError(t, err)
+	src := quadrantsJPEG(t, 200, 100)
+	render := func(mod string) (*Output, error) {
+		req, err := modifier.Parse(mod, nil)
+		require.NoError(t, err)
+		return r.Render(context.Background(), src, req)
+	}
+	_, err = render("wid=8192&hei=8192&fit=stretch,1&fmt=tif")
+	require.ErrorIs(t, err, ErrOutputBytes)
+	assert.True(t, IsLimit(err))
+	assert.Contains(t, err.Error(), "8192×8192 pixels × 3 bands × 1-byte samples is 201326592 bytes (192.0 MiB)")
+	assert.Contains(t, err.Error(), "above the limit of 1048576 bytes (1.0 MiB)")
+
+	_, err = render("wid=600&hei=600&fit=stretch,1&fmt=tif-alpha")
+	require.ErrorIs(t, err, ErrOutputBytes, "4 bands: 1.4 MB")
+	out, err := render("wid=500&hei=500&fit=stretch,1&fmt=tif")
+	require.NoError(t, err, "3 bands: 750 KB")
+	assert.Less(t, len(out.Data), 1<<20)
+	out, err = render("wid=2000&hei=2000&fit=stretch,1&fmt=tif,,lzw")
+	require.NoError(t, err, "compressed: the caller checks the written size")
+	assert.Less(t, len(out.Data), 1<<20)
+}

@@ -81,6 +81,9 @@ func (j *job) run(ctx context.Context, src []byte) (*Output, error) {
 		return nil, failf(ErrOutputTooLarge, "the reply would be %d×%d pixels, above the limit of %d×%d",
 			x.width(), x.height(), j.r.maxW, j.r.maxH)
 	}
+	if err := j.checkBytes(x); err != nil {
+		return nil, err
+	}
 	data, err := j.encode(ctx, x)
 	if err != nil {
 		return nil, err

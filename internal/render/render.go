@@ -47,6 +47,12 @@ type Config struct {
 	// MaxOutputWidth and MaxOutputHeight bound the reply image (the
 	// attribute::MaxPix of IS). 0 means 16384.
 	MaxOutputWidth, MaxOutputHeight int
+	// MaxOutputBytes bounds the encoded reply where its size is known
+	// before encoding (uncompressed TIFF: width × height × bands × bytes
+	// per sample): a larger one fails with ErrOutputBytes before a pixel
+	// is computed. 0 is no bound; compressed formats are the caller's to
+	// check once encoded.
+	MaxOutputBytes int64
 	// ICCProfiles maps icc= names to profile files and ICCProfileData to
 	// profile bytes (`ipsd admin icc add`). Names match case-insensitively.
 	// The standard names of Image Serving (CoatedFogra39, AdobeRGB, …) work
@@ -88,6 +94,7 @@ type Config struct {
 type Renderer struct {
 	maxIn      int64
 	maxW, maxH int
+	maxBytes   int64
 	profiles   map[string]*iccProfile // by profileKey
 	files      []*os.File             // in-memory profile files (iccnames.go)
 	srgb, cmyk []byte                 // libvips built-in profiles, for iccEmbed
@@ -107,6 +114,7 @@ func New(cfg Config) (*Renderer, error) {
 		maxIn:    cfg.MaxInputPixels,
 		maxW:     cfg.MaxOutputWidth,
 		maxH:     cfg.MaxOutputHeight,
+		maxBytes: cfg.MaxOutputBytes,
 		profiles: map[string]*iccProfile{},
 		log:      cfg.Logger,
 	}
@@ -182,6 +190,8 @@ var (
 	ErrInputTooLarge = errors.New("input image too large")
 	// ErrOutputTooLarge: the reply is above Config.MaxOutputWidth/Height.
 	ErrOutputTooLarge = errors.New("output image too large")
+	// ErrOutputBytes: the encoded reply would be above Config.MaxOutputBytes.
+	ErrOutputBytes = errors.New("output file too large")
 	// ErrUnrenderable: the request cannot be satisfied for this image
 	// (jpegSize= unreachable, an icc= profile whose type fmt= cannot hold …).
 	ErrUnrenderable = errors.New("request cannot be rendered")
@@ -217,7 +227,7 @@ func (e *Error) Unwrap() []error {
 
 // IsLimit reports a limit error (input or output bound).
 func IsLimit(err error) bool {
-	return errors.Is(err, ErrInputTooLarge) || errors.Is(err, ErrOutputTooLarge)
+	return errors.Is(err, ErrInputTooLarge) || errors.Is(err, ErrOutputTooLarge) || errors.Is(err, ErrOutputBytes)
 }
 
 func failf(kind error, format string, args ...any) *Error {

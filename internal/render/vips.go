@@ -54,6 +54,9 @@ func (v vimg) hasAlpha() bool {
 	return C.vips_image_hasalpha(v.c) != 0
 }
 func (v vimg) format() C.VipsBandFormat { return C.vips_image_get_format(v.c) }
+
+// sampleBytes is the size of one band of one pixel.
+func (v vimg) sampleBytes() int { return int(C.vips_format_sizeof(v.format())) }
 func (v vimg) interp() C.VipsInterpretation {
 	return C.vips_image_get_interpretation(v.c)
 }

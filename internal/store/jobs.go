@@ -94,6 +94,10 @@ type Job struct {
 	// they are.
 	Expires time.Time
 	Purged  bool
+
+	// BytesLimitReached is set once a file did not fit the job's output
+	// limit (ReserveJobBytes): the job's remaining assets are not exported.
+	BytesLimitReached bool
 }
 
 // NewJob is the input of CreateJob. State is JobNew or JobScheduled (or
@@ -132,6 +136,14 @@ type JobAsset struct {
 	Size       int64
 	SHA256     string
 	Finished   time.Time
+
+	// SourceKey and SourceSHA256 are the original an export captured at
+	// submit (the asset's StorageKey and SHA256 then): the worker reads
+	// that version whatever happened to the asset since, and the blob
+	// garbage keeps its file while the asset is pending. Empty for uploads
+	// and for handles that named no asset.
+	SourceKey    string
+	SourceSHA256 string
 }
 
 // JobFile is a file a job wrote: the download routes need nothing else, so
@@ -216,6 +228,14 @@ type Jobs interface {
 	// atomically. It reports false, changing nothing, when the asset was
 	// already finished: a retried worker never counts an asset twice.
 	FinishJobAsset(ctx context.Context, a JobAsset) (bool, error)
+	// ReserveJobBytes admits n more bytes of a job's files before they are
+	// written, when the job's admitted bytes stay within limit, and reports
+	// whether it did: one conditional update, so concurrent workers of one
+	// job never admit more than limit together. A refusal sets the job's
+	// BytesLimitReached, after which nothing more is admitted. A negative n
+	// gives back bytes admitted for a file that was then not written
+	// (always done). ErrNotFound if the job is unknown.
+	ReserveJobBytes(ctx context.Context, handle string, n, limit int64) (bool, error)
 	// DeleteJob removes a job and its assets; ErrNotFound if unknown.
 	DeleteJob(ctx context.Context, companyHandle, handle string) error
 	// JobStateCounts counts the jobs of every company by state.

@@ -181,13 +181,19 @@ type Catalog interface {
 	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]Asset, error)
 	AssetsByNames(ctx context.Context, companyHandle string, names, types []string) ([]Asset, error)
 	SearchAssets(ctx context.Context, q AssetQuery) (assets []Asset, total int, err error)
-	DeleteAsset(ctx context.Context, companyHandle, handle string) error // ErrNotFound if unknown
+	// DeleteAsset deletes an asset (ErrNotFound if unknown) and, in the
+	// same transaction, releases its storage key into the blob garbage
+	// (BlobGarbage) unless another asset names it: the file is removed
+	// later, once no job needs it.
+	DeleteAsset(ctx context.Context, companyHandle, handle string) error
 	// ReplaceAssetFile points an asset at a new stored file (an upload with
 	// overwrite): its handle, name, folder, set memberships and creation
 	// stay; FileName, Type, Size, SHA256, StorageKey, Width, Height and
-	// Modified change. It returns the asset before and after; the caller
-	// removes the old file. ErrNotFound if unknown; a set has no file to
-	// replace.
+	// Modified change. It returns the asset before and after, and releases
+	// the old storage key into the blob garbage in the same transaction
+	// (as DeleteAsset does); the caller never removes the old file itself,
+	// since a running export may be reading it. ErrNotFound if unknown; a
+	// set has no file to replace.
 	ReplaceAssetFile(ctx context.Context, companyHandle, handle string, f AssetFile) (before, after Asset, err error)
 	SetMembers(ctx context.Context, companyHandle, setHandle string) ([]Asset, error)
 
@@ -198,10 +204,26 @@ type Catalog interface {
 	DeleteImageFormat(ctx context.Context, companyHandle, handle string) error
 }
 
+// BlobGarbage is the originals no asset names any more: storage keys
+// released by DeleteAsset and ReplaceAssetFile, each with the time it was
+// released. Their files are deleted by a collector (catalog.Collector)
+// once they are older than a grace period and no unfinished job needs
+// them (docs/security.md, "Originals").
+type BlobGarbage interface {
+	// CollectableBlobs lists, oldest release first, at most limit keys
+	// released before t that no asset names and no pending asset of an
+	// export job that has not ended captured (JobAsset.SourceKey).
+	CollectableBlobs(ctx context.Context, releasedBefore time.Time, limit int) ([]string, error)
+	// ForgetBlobs removes keys from the garbage, once their files are
+	// deleted. Unknown keys are no error.
+	ForgetBlobs(ctx context.Context, keys []string) error
+}
+
 // Store is everything the service persists.
 type Store interface {
 	Catalog
 	Jobs
+	BlobGarbage
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -267,9 +267,12 @@ func blobFiles(t testing.TB, b *blob.Local) []string {
 }
 
 // checkStorage asserts that blobs and assets match one to one, each
-// blob holding exactly the bytes its asset says.
+// blob holding exactly the bytes its asset says, once the files of
+// replaced and removed assets (kept a while for exports) are collected.
 func checkStorage(t testing.TB, ctx context.Context, st store.Store, b *blob.Local, cos ...store.Company) map[string][]byte {
 	t.Helper()
+	_, err := (&catalog.Collector{Store: st, Blob: b}).Sweep(ctx)
+	require.NoError(t, err)
 	keys := map[string]store.Asset{}
 	for _, co := range cos {
 		as, _, err := st.SearchAssets(ctx, store.AssetQuery{CompanyHandle: co.Handle, IncludeSubfolders: true})

@@ -699,7 +699,8 @@ func (u *post) existing(t target) ([]store.Asset, error) {
 	return u.h.cfg.Importer.SameName(u.ctx, u.co, t.Folder, t.File)
 }
 
-// remove deletes an asset and its file.
+// remove deletes an asset; its file goes once no export needs it
+// (catalog.Collector).
 func (u *post) remove(a store.Asset) {
 	if err := u.h.cfg.Importer.Remove(context.WithoutCancel(u.ctx), u.co.Handle, a); err != nil {
 		u.h.log.Error("upload: cannot remove asset", "asset", a.Handle, "key", a.StorageKey, "err", err)

@@ -1,7 +1,6 @@
 package upload
 
 import (
-	"fmt"
 	"mime"
 	"regexp"
 	"strings"
@@ -10,19 +9,20 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 
+	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
 
 // Limits on names: one segment as most file systems allow, the whole path
-// generously. A file's own name is held shorter: an export writes it under
-// that name, perhaps with a longer extension (".tiff" for ".j") and a "-N"
-// suffix that keeps it unique in the job, and the result must still fit
-// the 255 bytes a file system allows (docs/security.md).
+// generously. A file's own name is held shorter (catalog.CheckFileName):
+// an export writes it under that name, perhaps with a longer extension
+// (".tiff" for ".j") and a "-N" suffix that keeps it unique in the job,
+// and the result must still fit the 255 bytes a file system allows
+// (docs/security.md).
 const (
-	maxSegmentBytes  = 255
-	maxFileNameBytes = 240
-	maxPathBytes     = 1024
+	maxSegmentBytes = 255
+	maxPathBytes    = 1024
 )
 
 // target is where one file goes.
@@ -94,10 +94,8 @@ func resolveTarget(co store.Company, destFolder []string, field, name string) (t
 		all = all[1:]
 	}
 	t := target{File: all[len(all)-1]}
-	if len(t.File) > maxFileNameBytes {
-		return target{}, soap.Invalid(field, name, fmt.Sprintf(
-			"the file name is %d bytes long; at most %d are allowed, so that exported copies (with a new extension or a -N suffix) still fit the 255 bytes file systems allow",
-			len(t.File), maxFileNameBytes))
+	if err := catalog.CheckFileName(t.File); err != nil {
+		return target{}, soap.Invalid(field, name, err.Error())
 	}
 	if len(all) > 1 {
 		t.Folder = strings.Join(all[:len(all)-1], "/") + "/"

@@ -86,6 +86,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Schedules", testSchedules},
 		{"Schedules/Due", testDueSchedules},
 		{"Schedules/Advance", testAdvanceSchedule},
+		{"BlobGarbage/Release", testBlobGarbageRelease},
+		{"BlobGarbage/Jobs", testBlobGarbageJobs},
+		{"Jobs/ReserveBytes", testReserveJobBytes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

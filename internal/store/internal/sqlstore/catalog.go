@@ -715,7 +715,10 @@ func (c *Catalog) ReplaceAssetFile(ctx context.Context, companyHandle, handle st
 		_, err = c.exec(ctx, tx, `UPDATE assets SET file_name = ?, file_name_key = ?, type = ?, size = ?, sha256 = ?,
 			storage_key = ?, width = ?, height = ?, modified = ? WHERE id = ? AND company_id = ?`,
 			f.FileName, fold(f.FileName), f.Type, f.Size, f.SHA256, f.StorageKey, f.Width, f.Height, c.d.TimeArg(t), id, cid)
-		return err
+		if err != nil || before.StorageKey == f.StorageKey {
+			return err
+		}
+		return c.releaseBlob(ctx, tx, before.StorageKey)
 	})
 	if err != nil {
 		return store.Asset{}, store.Asset{}, fmt.Errorf("replace file of asset %s: %w", handle, err)
@@ -930,7 +933,8 @@ func (c *Catalog) SearchAssets(ctx context.Context, q store.AssetQuery) ([]store
 }
 
 // DeleteAsset deletes an asset; its set memberships go with it (and a
-// set's member list, when it is a set).
+// set's member list, when it is a set), and its file's key is released
+// into the blob garbage in the same transaction.
 func (c *Catalog) DeleteAsset(ctx context.Context, companyHandle, handle string) error {
 	cid, ok := parseCompany(companyHandle)
 	if !ok {
@@ -940,11 +944,21 @@ func (c *Catalog) DeleteAsset(ctx context.Context, companyHandle, handle string)
 	if !ok {
 		return notFound("asset", handle)
 	}
-	res, err := c.exec(ctx, c.db, `DELETE FROM assets WHERE company_id = ? AND id = ?`, cid, id)
+	err := c.inTx(ctx, func(tx *sql.Tx) error {
+		var key string
+		err := c.queryRow(ctx, tx, `DELETE FROM assets WHERE company_id = ? AND id = ? RETURNING storage_key`, cid, id).Scan(&key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("asset", handle)
+		}
+		if err != nil {
+			return err
+		}
+		return c.releaseBlob(ctx, tx, key)
+	})
 	if err != nil {
 		return fmt.Errorf("delete asset %q: %w", handle, err)
 	}
-	return affected(res, "asset", handle)
+	return nil
 }
 
 // SetMembers returns a set's members in order.

@@ -110,7 +110,7 @@ func spec(b []byte) []byte {
 
 const jobCols = `id, company_id, type, name, original_name, description, locale, submit_user, notify_user,
 	state, spec, schedule_id, exec_time, total, succeeded, warnings, errors, bytes_written,
-	submitted, started, ended, expires, purged`
+	submitted, started, ended, expires, purged, bytes_limit_reached`
 
 func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
 	var (
@@ -121,7 +121,8 @@ func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
 	if err := sc.Scan(&id, &cid, &j.Type, &j.Name, &j.OriginalName, &j.Description, &j.Locale,
 		&j.SubmitUserHandle, &j.NotifyUserHandle, &j.State, &j.Spec, &sched, NullTime{&j.ExecTime},
 		&j.Total, &j.Succeeded, &j.Warnings, &j.Errors, &j.BytesWritten,
-		Time{&j.Submitted}, NullTime{&j.Started}, NullTime{&j.Ended}, NullTime{&j.Expires}, &j.Purged); err != nil {
+		Time{&j.Submitted}, NullTime{&j.Started}, NullTime{&j.Ended}, NullTime{&j.Expires}, &j.Purged,
+		&j.BytesLimitReached); err != nil {
 		return store.Job{}, err
 	}
 	j.Handle, j.CompanyHandle = jobHandle(cid, id), companyHandle(cid)
@@ -190,9 +191,12 @@ func checkPendingAsset(i int, a store.JobAsset) error {
 }
 
 const jobAssetInsertCols = `job_id, seq, asset_handle, asset_name, asset_type, folder_path, file_name,
-	message, output_path, blob_key, size, sha256, finished`
+	message, output_path, blob_key, size, sha256, finished, source_key, source_sha256`
 
-// jobAssetBatch is the rows of one INSERT: 13 parameters a row keeps it
+// jobAssetParams is the parameters of one row of jobAssetInsertCols.
+const jobAssetParams = 15
+
+// jobAssetBatch is the rows of one INSERT: 15 parameters a row keeps it
 // far below both databases' limits on parameters (SQLite 32766, PostgreSQL
 // 65535), and a job of 10,000 assets takes 20 statements, not 10,000.
 const jobAssetBatch = 500
@@ -208,7 +212,7 @@ func (j *Jobs) insertJobAssets(ctx context.Context, tx *sql.Tx, jobID int64, fir
 // checking each is pending, jobAssetBatch rows per statement; it returns
 // how many it inserted.
 func (j *Jobs) insertJobAssetSeq(ctx context.Context, tx *sql.Tx, jobID int64, first int, assets iter.Seq[store.JobAsset]) (int, error) {
-	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	row := "(?" + strings.Repeat(", ?", jobAssetParams-1) + ")"
 	var (
 		b     strings.Builder
 		args  []any
@@ -236,9 +240,9 @@ func (j *Jobs) insertJobAssetSeq(ctx context.Context, tx *sql.Tx, jobID int64, f
 			b.WriteString(", " + row)
 		}
 		args = append(args, jobID, seq, a.AssetHandle, a.AssetName, a.AssetType, a.FolderPath, a.FileName,
-			a.Message, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.nullTime(at(a.Finished)))
+			a.Message, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.nullTime(at(a.Finished)), a.SourceKey, a.SourceSHA256)
 		seq++
-		if len(args) == 13*jobAssetBatch {
+		if len(args) == jobAssetParams*jobAssetBatch {
 			if err := flush(); err != nil {
 				return 0, err
 			}
@@ -484,7 +488,7 @@ func (j *Jobs) AddJobAssets(ctx context.Context, handle string, assets []store.J
 }
 
 const jobAssetCols = `ja.seq, ja.asset_handle, ja.asset_name, ja.asset_type, ja.folder_path, ja.file_name,
-	ja.outcome, ja.message, ja.output_path, ja.blob_key, ja.size, ja.sha256, ja.finished`
+	ja.outcome, ja.message, ja.output_path, ja.blob_key, ja.size, ja.sha256, ja.finished, ja.source_key, ja.source_sha256`
 
 // jobAssetFrom joins the job so that its company is checked against the
 // handle's.
@@ -493,7 +497,8 @@ const jobAssetFrom = ` FROM job_assets ja JOIN jobs j ON j.id = ja.job_id WHERE 
 func scanJobAsset(sc interface{ Scan(...any) error }, jobHandle string, extra ...any) (store.JobAsset, error) {
 	a := store.JobAsset{JobHandle: jobHandle}
 	dest := []any{&a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath, &a.FileName,
-		&a.Outcome, &a.Message, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Finished}}
+		&a.Outcome, &a.Message, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Finished},
+		&a.SourceKey, &a.SourceSHA256}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return store.JobAsset{}, err
 	}
@@ -694,6 +699,42 @@ func (j *Jobs) FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, erro
 		return false, fmt.Errorf("finish job asset %s: %w", key, err)
 	}
 	return changed, nil
+}
+
+// ReserveJobBytes admits n bytes of a job's files within limit in one
+// conditional UPDATE: the database serialises concurrent reservations of
+// one job on its row, so together they never pass the limit. A refusal
+// marks the job's limit reached; n < 0 gives bytes back.
+func (j *Jobs) ReserveJobBytes(ctx context.Context, handle string, n, limit int64) (bool, error) {
+	cid, id, ok := parseJob(handle)
+	if !ok {
+		return false, notFound("job", handle)
+	}
+	var (
+		res sql.Result
+		err error
+	)
+	if n < 0 {
+		res, err = j.exec(ctx, j.db, `UPDATE jobs SET bytes_reserved = bytes_reserved + ? WHERE id = ? AND company_id = ?`, n, id, cid)
+	} else {
+		res, err = j.exec(ctx, j.db, `UPDATE jobs SET bytes_reserved = bytes_reserved + ?
+			WHERE id = ? AND company_id = ? AND NOT bytes_limit_reached AND bytes_reserved + ? <= ?`, n, id, cid, n, limit)
+	}
+	if err != nil {
+		return false, fmt.Errorf("reserve bytes of job %q: %w", handle, err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("reserve bytes of job %q: %w", handle, err)
+	}
+	if k > 0 {
+		return true, nil
+	}
+	res, err = j.exec(ctx, j.db, `UPDATE jobs SET bytes_limit_reached = TRUE WHERE id = ? AND company_id = ?`, id, cid)
+	if err != nil {
+		return false, fmt.Errorf("reserve bytes of job %q: %w", handle, err)
+	}
+	return false, affected(res, "job", handle)
 }
 
 // DeleteJob deletes a job; its assets go with it.
