@@ -86,6 +86,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Schedules", testSchedules},
 		{"Schedules/Due", testDueSchedules},
 		{"Schedules/Advance", testAdvanceSchedule},
+		{"Schedules/State", testScheduleState},
+		{"Jobs/FinishAssetKinds", testFinishJobAssetKinds},
+		{"Jobs/Deleting", testDeletingJobHidden},
+		{"Jobs/Announced", testMarkJobAnnounced},
+		{"Jobs/Log", testJobLog},
+		{"Jobs/LogPaging", testJobLogPaging},
+		{"Jobs/AssetJobLogs", testAssetJobLogs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
