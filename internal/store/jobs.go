@@ -321,8 +321,9 @@ type Jobs interface {
 	// ScheduleByHandle finds a schedule; companyHandle "" matches any.
 	ScheduleByHandle(ctx context.Context, companyHandle, handle string) (Schedule, error)
 	// AdvanceSchedule moves NextFire from prev to next if it is still
-	// prev, and reports whether it did: of several processes firing the
-	// same schedule, exactly one wins.
+	// prev and the schedule is not held, and reports whether it did: of
+	// several processes firing the same schedule, exactly one wins, and
+	// none fires a schedule held meanwhile.
 	AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error)
 
 	// InTx runs fn in one write transaction: committed when fn returns

@@ -123,6 +123,9 @@ func testScheduleState(t *testing.T, s store.Store) {
 	list, err := s.Schedules(ctx, co.Handle)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a", "b"}, scheduleNames(list), "but is listed")
+	ok, err = s.AdvanceSchedule(ctx, a.Handle, a.NextFire, t0.Add(time.Hour))
+	require.NoError(t, err)
+	assert.False(t, ok, "nor is moved on by a tick that read it before it was held")
 
 	ok, err = s.SetScheduleState(ctx, a.Handle, []store.JobState{store.JobHeld}, store.JobScheduled)
 	require.NoError(t, err)

@@ -1121,8 +1121,8 @@ func (j *Jobs) advanceSchedule(ctx context.Context, q querier, handle string, pr
 	if !ok {
 		return false, notFound("schedule", handle)
 	}
-	res, err := j.exec(ctx, q, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ?`,
-		j.d.TimeArg(at(next)), id, cid, j.d.TimeArg(at(prev)))
+	res, err := j.exec(ctx, q, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ? AND state = ?`,
+		j.d.TimeArg(at(next)), id, cid, j.d.TimeArg(at(prev)), string(store.JobScheduled))
 	if err != nil {
 		return false, fmt.Errorf("advance schedule %q: %w", handle, err)
 	}
