@@ -170,6 +170,9 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 		public = "http://localhost:8080"
 	}
 	mailer := &jobs.Mailer{Store: st, Sender: openMailSender(cfg, log), Signer: signer, PublicURL: public, Log: log}
+	if cfg.SMTP != nil {
+		mailer.SendTimeout = cfg.SMTP.Timeout
+	}
 	sweeper, err := upload.NewSweeper(upload.Config{Store: st, JobTimeout: cfg.UploadJobTimeout, Mail: mailer.MailJob, Logger: log})
 	if err != nil {
 		return nil, err

@@ -247,22 +247,26 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 	e.finish(ctx, j, ja, store.OutcomeSuccess, "")
 }
 
+// finish records an asset's outcome. Its mail, when it has one, is sent
+// first: the job's completion, which the last outcome recorded may bring
+// about in another chunk at once, then always follows it (docs/exports.md,
+// "Mail"). A chunk cut off between the two sends the mail again when it
+// is retried: mail is sent at least once, in order.
 func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, outcome, msg string) {
 	ja.Outcome, ja.Message, ja.Finished = outcome, msg, e.cfg.Now()
-	won, err := e.work.FinishJobAsset(context.WithoutCancel(ctx), ja)
-	if err != nil {
-		e.log.Error("record asset outcome", "job", j.Handle, "seq", ja.Seq, "err", err)
-		return
-	}
-	if !won {
-		return
-	}
-	e.cfg.Observer.AssetDone(outcome, ja.Size)
 	switch outcome {
 	case store.OutcomeError:
 		e.assetMail(ctx, j, notify.AssetError, ja.AssetName+": "+msg)
 	case store.OutcomeWarning:
 		e.assetMail(ctx, j, notify.AssetWarning, ja.AssetName+": "+msg)
+	}
+	won, err := e.work.FinishJobAsset(context.WithoutCancel(ctx), ja)
+	if err != nil {
+		e.log.Error("record asset outcome", "job", j.Handle, "seq", ja.Seq, "err", err)
+		return
+	}
+	if won {
+		e.cfg.Observer.AssetDone(outcome, ja.Size)
 	}
 }
 

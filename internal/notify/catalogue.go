@@ -44,6 +44,9 @@ type LogData struct {
 // LogMessage is the job log message key ("begin-export", "export-error"
 // …) in the language of locale, English where that language lacks it.
 func (c *Catalogue) LogMessage(locale, key string, data LogData) string {
+	if c == nil {
+		return key
+	}
 	name := "log-" + key
 	for _, lang := range []string{Language(locale), DefaultLanguage} {
 		t := c.langs[lang].Lookup(name)
