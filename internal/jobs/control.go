@@ -71,7 +71,13 @@ func (e *Engine) DeleteJob(ctx context.Context, j store.Job) error {
 	if _, err := e.states.Apply(ctx, j.Handle, EvDelete); err != nil {
 		return err
 	}
-	if _, err := e.reap(ctx, j, 0); err != nil {
+	self := int64(0)
+	if j.State.Ended() {
+		// Every asset of an ended job is recorded, each file written
+		// before it: a chunk River still shows running only returns.
+		self = anyChunk
+	}
+	if _, err := e.reap(ctx, j, self); err != nil {
 		// Not the caller's failure: the job is gone for every reader, and
 		// the tick finishes its removal.
 		e.log.Warn("delete job: removal deferred to the maintenance tick", "job", j.Handle, "err", err)
@@ -79,17 +85,23 @@ func (e *Engine) DeleteJob(ctx context.Context, j store.Job) error {
 	return nil
 }
 
+// anyChunk, as reap's self, removes the job whatever chunk River shows
+// running.
+const anyChunk int64 = -1
+
 // reap removes a job being deleted unless a chunk other than self (a
-// River job ID, 0 for none) still holds one of its assets; it reports
-// whether the job is gone.
+// River job ID, 0 for none, anyChunk) still holds one of its assets; it
+// reports whether the job is gone.
 func (e *Engine) reap(ctx context.Context, j store.Job, self int64) (bool, error) {
 	ctx = context.WithoutCancel(ctx)
 	if err := e.dropQueuedChunks(ctx, j.Handle); err != nil {
 		return false, err
 	}
-	held, err := e.heldElsewhere(ctx, j.Handle, self)
-	if err != nil || held {
-		return false, err
+	if self != anyChunk {
+		held, err := e.heldElsewhere(ctx, j.Handle, self)
+		if err != nil || held {
+			return false, err
+		}
 	}
 	if err := e.cfg.Blob.DeletePrefix(ctx, exportPrefix(j.Handle)); err != nil {
 		return false, fmt.Errorf("delete files of %s: %w", j.Handle, err)
