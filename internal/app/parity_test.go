@@ -646,4 +646,3 @@ func readAll(req *http.Request) ([]byte, error) {
 	_, err := b.ReadFrom(req.Body)
 	return b.Bytes(), err
 }
-
