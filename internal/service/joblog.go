@@ -76,7 +76,7 @@ func (t jobLogTypes) kinds() []store.LogRowKind {
 }
 
 // jobStart is when a job began, or was submitted when it never began: the
-// startDate of every job log (docs/job-logs.md, "Dates").
+// startDate of every job log (docs/job-logs.md, "Rows").
 func jobStart(j store.Job) time.Time {
 	if j.Started.IsZero() {
 		return j.Submitted

@@ -54,24 +54,6 @@ func jobTypesGiven(p *ipsapi.SubmitJobParam) []string {
 	return out
 }
 
-func (s *Service) registerJobOps() {
-	for op, h := range map[string]handler{
-		"submitJob":        s.submitJob,
-		"getActiveJobs":    s.getActiveJobs,
-		"getScheduledJobs": s.getScheduledJobs,
-		"getJobLogs":       s.getJobLogs,
-		"getJobLogDetails": s.getJobLogDetails,
-		"getAssetJobLogs":  s.getAssetJobLogs,
-		"pauseJob":         s.pauseJob,
-		"resumeJob":        s.resumeJob,
-		"stopJob":          s.stopJob,
-		"executeJob":       s.executeJob,
-		"deleteJob":        s.deleteJob,
-	} {
-		s.ops[op] = h
-	}
-}
-
 func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 	var p ipsapi.SubmitJobParam
 	if err := c.decode(&p); err != nil {

@@ -105,23 +105,12 @@ func New(st Store, log *slog.Logger, cfg Config) *Service {
 		// The templates are embedded: their own tests catch this first.
 		log.Error("job log messages: templates do not parse; messages name their key", "err", err)
 	}
-	s.ops = map[string]handler{
-		"checkLogin":           s.checkLogin,
-		"getCompanyInfo":       s.getCompanyInfo,
-		"getUserInfo":          s.getUserInfo,
-		"getAssets":            s.getAssets,
-		"getAssetsByName":      s.getAssetsByName,
-		"searchAssets":         s.searchAssets,
-		"getFolders":           s.getFolders,
-		"deleteAsset":          s.deleteAsset,
-		"deleteAssets":         s.deleteAssets,
-		"getImageFormats":      s.getImageFormats,
-		"saveImageFormat":      s.saveImageFormat,
-		"deleteImageFormat":    s.deleteImageFormat,
-		"getOriginalFilePaths": s.getOriginalFilePaths,
-	}
-	if s.jobs != nil {
-		s.registerJobOps()
+	s.ops = map[string]handler{}
+	for _, op := range operationTable() {
+		if op.jobs && s.jobs == nil {
+			continue
+		}
+		s.ops[op.name] = op.handler(s)
 	}
 	return s
 }
