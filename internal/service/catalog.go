@@ -11,6 +11,7 @@ import (
 	gsoap "github.com/hooklift/gowsdl/soap"
 
 	"github.com/ipsexport/ipsd/internal/ipsapi"
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
@@ -607,13 +608,9 @@ func (s *Service) getOriginalFilePaths(ctx context.Context, c *call) (any, error
 	if len(handles) == 0 {
 		return out, nil
 	}
-	found, err := s.store.AssetsByHandles(ctx, co.Handle, slices.Compact(slices.Sorted(slices.Values(handles))))
+	byHandle, err := jobs.AssetsByHandle(ctx, s.store, co.Handle, handles)
 	if err != nil {
 		return nil, fmt.Errorf("getOriginalFilePaths: %w", err)
-	}
-	byHandle := make(map[string]store.Asset, len(found))
-	for _, a := range found {
-		byHandle[a.Handle] = a
 	}
 	var bad []string
 	for _, h := range handles {
@@ -628,13 +625,7 @@ func (s *Service) getOriginalFilePaths(ctx context.Context, c *call) (any, error
 		}
 	}
 	if len(bad) > 0 {
-		const maxListed = 50
-		more := ""
-		if len(bad) > maxListed {
-			more = fmt.Sprintf(" and %d more", len(bad)-maxListed)
-			bad = bad[:maxListed]
-		}
-		return nil, soap.Errorf(soap.CodeInvalidParameter, "assetHandleArray: %s%s", strings.Join(bad, ", "), more)
+		return nil, handlesFault("assetHandleArray", bad)
 	}
 	return out, nil
 }

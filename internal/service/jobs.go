@@ -204,15 +204,21 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 		}
 	}
 	if len(bad) > 0 {
-		const maxListed = 50
-		more := ""
-		if len(bad) > maxListed {
-			more = fmt.Sprintf(" and %d more", len(bad)-maxListed)
-			bad = bad[:maxListed]
-		}
-		return spec, nil, nil, soap.Errorf(soap.CodeInvalidParameter, "exportJob/assetHandleArray: %s%s", strings.Join(bad, ", "), more)
+		return spec, nil, nil, handlesFault("exportJob/assetHandleArray", bad)
 	}
 	return spec, handles, byHandle, nil
+}
+
+// handlesFault is the 30001 naming each handle of field at fault with its
+// reason, the first 50 of them.
+func handlesFault(field string, bad []string) *soap.Fault {
+	const maxListed = 50
+	more := ""
+	if len(bad) > maxListed {
+		more = fmt.Sprintf(" and %d more", len(bad)-maxListed)
+		bad = bad[:maxListed]
+	}
+	return soap.Errorf(soap.CodeInvalidParameter, "%s: %s%s", field, strings.Join(bad, ", "), more)
 }
 
 // resolveConversion resolves is_modifier and the macro once, now, so a

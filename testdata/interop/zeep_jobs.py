@@ -25,29 +25,7 @@ from zeep.exceptions import Fault
 from zeep.helpers import serialize_object
 from zeep.transports import Transport
 
-
-def array_items(value):
-    """An IPS array as a list: zeep unwraps a wrapper of one repeated
-    element into the list itself, or gives a dict with "items"."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    if isinstance(value, dict):
-        items = value.get("items")
-        if items is None:
-            return []
-        return items if isinstance(items, list) else [items]
-    return [value]
-
-
-def scalar(value, key):
-    if isinstance(value, (str, int)) or value is None:
-        return value
-    value = serialize_object(value)
-    if isinstance(value, dict):
-        return value.get(key)
-    return value
+from zeep_export import array_items, scalar  # this folder is on the path
 
 
 def fault_code(f):
