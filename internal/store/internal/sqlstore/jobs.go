@@ -590,13 +590,16 @@ func (j *Jobs) JobLog(ctx context.Context, q store.JobLogQuery) ([]store.JobLogR
 	}
 	// Each asset gives up to two rows: the union of its Begin row and its
 	// outcome row, a success that replaced a file being an Updated row.
-	from := ` FROM (
-		SELECT 'Begin' AS kind, ja.began AS t, ` + logRowCols + jobAssetFrom + ` AND ja.began IS NOT NULL
-		UNION ALL
-		SELECT CASE WHEN ja.outcome = 'Success' AND ja.replaced THEN 'Updated' ELSE ja.outcome END, ja.finished, ` +
-		logRowCols + jobAssetFrom + ` AND ja.outcome <> ''
-	) r`
-	args := []any{id, cid, id, cid}
+	// The Begin branch is read only when Begin rows are asked for.
+	outcomes := `SELECT CASE WHEN ja.outcome = 'Success' AND ja.replaced THEN 'Updated' ELSE ja.outcome END AS kind,
+		ja.finished AS t, ` + logRowCols + jobAssetFrom + ` AND ja.outcome <> ''`
+	inner, args := outcomes, []any{id, cid}
+	if slices.Contains(kinds, store.LogBegin) {
+		inner = `SELECT 'Begin' AS kind, ja.began AS t, ` + logRowCols + jobAssetFrom + ` AND ja.began IS NOT NULL
+		UNION ALL ` + outcomes
+		args = append(args, id, cid)
+	}
+	from := ` FROM (` + inner + `) r`
 	cond, arg := j.d.InStrings("r.kind", names)
 	where := ` WHERE ` + cond
 	args = append(args, arg)
