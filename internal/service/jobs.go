@@ -581,7 +581,7 @@ func scheduleStateName(st store.JobState) string {
 }
 
 // notForSchedules refuses an operation on a recurring schedule.
-func notForSchedules(ctx context.Context, sc store.Schedule, ev jobs.Event) error {
+func notForSchedules(sc store.Schedule, ev jobs.Event) error {
 	return &jobs.TransitionError{Job: sc.Handle, Event: ev, State: sc.State}
 }
 
@@ -594,8 +594,8 @@ func (s *Service) resumeJob(ctx context.Context, c *call) (any, error) {
 }
 
 func (s *Service) stopJob(ctx context.Context, c *call) (any, error) {
-	return s.jobControl(ctx, c, "stopJob", s.jobs.StopJob, func(ctx context.Context, sc store.Schedule) error {
-		return notForSchedules(ctx, sc, jobs.EvStop)
+	return s.jobControl(ctx, c, "stopJob", s.jobs.StopJob, func(_ context.Context, sc store.Schedule) error {
+		return notForSchedules(sc, jobs.EvStop)
 	})
 }
 
