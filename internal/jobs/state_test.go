@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,13 +50,16 @@ func (f *fakeStates) SetJobState(_ context.Context, handle string, from []store.
 	if handle != "j|1|1" {
 		return false, store.ErrNotFound
 	}
-	for _, s := range from {
-		if s == f.state {
-			f.state = to
-			return true, nil
-		}
+	return moveIf(&f.state, from, to), nil
+}
+
+// moveIf is a conditional update of one state.
+func moveIf(cur *store.JobState, from []store.JobState, to store.JobState) bool {
+	if !slices.Contains(from, *cur) {
+		return false
 	}
-	return false, nil
+	*cur = to
+	return true
 }
 
 func (f *fakeStates) JobByHandle(_ context.Context, _, handle string) (store.Job, error) {
@@ -130,13 +134,7 @@ func (f *fakeSchedules) SetScheduleState(_ context.Context, handle string, from 
 	if handle != "s|1|1" {
 		return false, store.ErrNotFound
 	}
-	for _, s := range from {
-		if s == f.state {
-			f.state = to
-			return true, nil
-		}
-	}
-	return false, nil
+	return moveIf(&f.state, from, to), nil
 }
 
 func (f *fakeSchedules) ScheduleByHandle(_ context.Context, _, handle string) (store.Schedule, error) {
