@@ -90,7 +90,8 @@ type Config struct {
 	SigningKey []byte
 	// SMTP sends job mail; nil writes it as .eml files under DataDir/mail.
 	SMTP *notify.SMTPSender
-	// Location is the time zone of execSchedule (default Local).
+	// Location is the time zone of execSchedule and of the Jobs page
+	// (default the system's, by its IANA name: jobs.LocalZone).
 	Location *time.Location
 	// S3 stores files in an S3-compatible bucket instead of DataDir/files
 	// (blobopen.ParseS3 makes it from the operator's settings).
@@ -132,6 +133,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("app: no data directory")
+	}
+	if cfg.Location == nil || cfg.Location == time.Local {
+		cfg.Location = jobs.LocalZone(jobs.SystemZone{})
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
@@ -184,6 +188,9 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 		public = "http://localhost:8080"
 	}
 	mailer := &jobs.Mailer{Store: st, Sender: openMailSender(cfg, log), Signer: signer, PublicURL: public, Log: log}
+	if cfg.SMTP != nil {
+		mailer.SendTimeout = cfg.SMTP.Timeout
+	}
 	sweeper, err := upload.NewSweeper(upload.Config{Store: st, JobTimeout: cfg.UploadJobTimeout, Mail: mailer.MailJob, Logger: log})
 	if err != nil {
 		return nil, err

@@ -164,8 +164,9 @@ func checkJobReport(t *testing.T, e *env, r exportJobReport, handles int) map[st
 	}
 	assert.True(t, strings.HasPrefix(r.ZipURL, e.srv.URL+"/"), "absolute link on the server reached: %s", r.ZipURL)
 	assert.Equal(t, 200, r.DownloadStatus, "the link is fetched without credentials")
-	want := append(slices.Repeat([]string{"ExportSuccess"}, handles), "ExportArchive")
-	assert.Equal(t, want, r.DetailTypes)
+	want := append([]string{"BeginExport", "OriginalJobName", "JobClient", "JobType", "TotalFileCount"},
+		slices.Repeat([]string{"ExportSuccess"}, handles)...)
+	assert.Equal(t, append(want, "EndExport", "ExportArchive"), r.DetailTypes)
 	if assert.NotNil(t, r.Log, "getJobLogs lists job %s", r.JobHandle) {
 		assert.Equal(t, r.JobHandle, r.Log.JobHandle)
 		assert.Equal(t, "EndExport", r.Log.LogType)

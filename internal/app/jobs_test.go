@@ -124,12 +124,13 @@ func TestExportOriginalEndToEnd(t *testing.T) {
 			assert.Equal(t, "3", log.text("fileSuccessCount"))
 			assert.Equal(t, "0", log.text("fileErrorCount"))
 			assert.Equal(t, "false", log.text("fatalError"))
-			assert.Equal(t, "4", log.text("detailTotalRows"), "three assets and the archive")
+			assert.Equal(t, "10", log.text("detailTotalRows"), "five about the job, three assets, its end and the archive")
 			var types []string
 			for _, d := range log.at("detailArray", "items") {
 				types = append(types, d.text("logType"))
 			}
-			assert.Equal(t, []string{"ExportSuccess", "ExportSuccess", "ExportSuccess", "ExportArchive"}, types)
+			assert.Equal(t, []string{"BeginExport", "OriginalJobName", "JobClient", "JobType", "TotalFileCount",
+				"ExportSuccess", "ExportSuccess", "ExportSuccess", "EndExport", "ExportArchive"}, types)
 
 			// The AEM client fetches the archive bare, without credentials.
 			status, zipBytes := fetch(t, zipURL, "")
@@ -142,7 +143,7 @@ func TestExportOriginalEndToEnd(t *testing.T) {
 			}
 
 			// Each detail's message carries its file's signed link.
-			msg := log.at("detailArray", "items")[0].text("logMessage")
+			msg := log.at("detailArray", "items")[5].text("logMessage")
 			link := msg[strings.Index(msg, "http"):]
 			status, got := fetch(t, link, "")
 			assert.Equal(t, 200, status)
@@ -417,7 +418,8 @@ func TestPauseResumeStop(t *testing.T) {
 	}
 	require.Equal(t, store.JobStopped, j.State)
 	assert.Equal(t, 30, j.Total)
-	assert.Equal(t, j.Total, j.Succeeded+j.Errors)
+	assert.Equal(t, j.Total, j.Succeeded+j.Cancelled, "what the stop left is cancelled")
+	assert.Zero(t, j.Errors, "not failed")
 	assert.Less(t, j.Succeeded, 30, "stopped before the end")
 }
 

@@ -783,8 +783,10 @@ func procVerifyExport(c *procClient, log node, want []procAsset, cv procConv, o 
 	if l.Total != n || l.Success+l.Errors != l.Total || l.Errors != 0 || l.Success != n {
 		fail("job %s: counts total %d success %d errors %d, want total = success = %d, errors 0", l.Handle, l.Total, l.Success, l.Errors, n)
 	}
-	if l.DetailRows != n+1 {
-		fail("job %s: detailTotalRows %d, want %d (assets and the archive)", l.Handle, l.DetailRows, n+1)
+	// Five rows about the job, one per asset, its end and the archive
+	// (docs/job-logs.md, "Rows").
+	if l.DetailRows != n+7 {
+		fail("job %s: detailTotalRows %d, want %d (the job's rows, assets and the archive)", l.Handle, l.DetailRows, n+7)
 	}
 	byHandle := map[string]procAsset{}
 	for _, a := range want {
@@ -814,6 +816,7 @@ func procVerifyExport(c *procClient, log node, want []procAsset, cv procConv, o 
 			} else {
 				fail("job %s: detail of %s has no link: %q", l.Handle, h, msg)
 			}
+		case "BeginExport", "OriginalJobName", "JobClient", "JobType", "TotalFileCount", "EndExport":
 		default:
 			fail("job %s: detail %s for %s: %s", l.Handle, d.text("logType"), d.text("assetName"), d.text("logMessage"))
 		}

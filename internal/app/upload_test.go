@@ -49,9 +49,13 @@ func TestUploadThenExport(t *testing.T) {
 	assert.Equal(t, "EndUpload", log[0].text("logType"))
 	assert.Equal(t, "3", log[0].text("totalFileCount"))
 	assert.Equal(t, "3", log[0].text("fileSuccessCount"))
+	var types []string
 	for _, d := range log[0].at("detailArray", "items") {
-		assert.Equal(t, "UploadSuccess", d.text("logType"))
+		types = append(types, d.text("logType"))
 	}
+	assert.Equal(t, []string{"BeginUpload", "OriginalJobName", "JobClient", "JobType", "TotalFileCount",
+		"FileBegin", "UploadSuccess", "FileBegin", "UploadSuccess", "FileBegin", "UploadSuccess", "EndUpload"}, types,
+		"each file begins, then ends in its outcome")
 	_, active, _ = e.call("alice@acme.test", `<getActiveJobsParam xmlns="`+ns14+`"><companyHandle>`+e.acme.Handle+`</companyHandle></getActiveJobsParam>`)
 	assert.Empty(t, active.at("jobArray", "items"), "ended at endJob")
 

@@ -147,7 +147,7 @@ func (b webBackend) Jobs(ctx context.Context, u web.User, q web.ListQuery) (web.
 		if out.ScheduledHidden {
 			continue
 		}
-		waiting, err := list([]store.JobState{store.JobScheduled}, 0)
+		waiting, err := list(store.WaitingJobStates, 0)
 		if err != nil {
 			return web.JobList{}, err
 		}
@@ -161,7 +161,7 @@ func (b webBackend) Jobs(ctx context.Context, u web.User, q web.ListQuery) (web.
 		for _, s := range scheds {
 			out.Scheduled = append(out.Scheduled, web.Job{
 				Handle: s.Handle, CompanyName: co.Name, Name: s.OriginalName, RunName: s.OriginalName,
-				Type: s.Type, State: string(store.JobScheduled), Recurring: s.Cron, NextRun: s.NextFire,
+				Type: s.Type, State: string(s.State), Recurring: s.Cron, NextRun: s.NextFire,
 				Submitted: s.Created, Actions: web.Actions{Delete: b.svc.Allows(actionOp(web.ActionDelete), u.Role)},
 			})
 		}
@@ -182,7 +182,7 @@ func newestFirst(a, b web.Job) int {
 // found, exactly like one that does not exist.
 func (b webBackend) visibleJob(ctx context.Context, u web.User, handle string) (store.Job, store.Company, error) {
 	j, err := b.st.JobByHandle(ctx, "", handle)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && j.State == store.JobDeleting) {
 		return store.Job{}, store.Company{}, fmt.Errorf("job %s: %w", handle, web.ErrNotFound)
 	}
 	if err != nil {
@@ -232,10 +232,10 @@ func (b webBackend) webJob(u web.User, co store.Company, j store.Job) web.Job {
 	ended := j.State.Ended()
 	wj := web.Job{
 		Handle: j.Handle, CompanyName: co.Name, Name: j.OriginalName, RunName: j.Name, Type: j.Type, State: string(j.State),
-		Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
+		Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors, Cancelled: j.Cancelled,
 		Submitted: j.Submitted, Started: j.Started, Ended: j.Ended, Expires: j.Expires, Purged: j.Purged,
 	}
-	if j.State == store.JobScheduled {
+	if slices.Contains(store.WaitingJobStates, j.State) {
 		wj.NextRun = j.ExecTime
 	}
 	if ended && j.Type == store.JobTypeExport && j.Succeeded > 0 && !j.Purged {
@@ -249,8 +249,8 @@ func (b webBackend) webJob(u web.User, co store.Company, j store.Job) web.Job {
 
 // applies tells which buttons a job in a state gets, from the job
 // engine's transition table (an operation that no longer applies when
-// pressed is refused there) and deleteJob's rule, so that a Completed job
-// shows no Pause button.
+// pressed is refused there), so that a Completed job shows no Pause
+// button.
 func applies(a web.Action, state store.JobState) bool {
 	var ev jobs.Event
 	switch a {
@@ -261,7 +261,7 @@ func applies(a web.Action, state store.JobState) bool {
 	case web.ActionStop:
 		ev = jobs.EvStop
 	case web.ActionDelete:
-		return state == store.JobScheduled || state.Ended()
+		ev = jobs.EvDelete
 	default:
 		return false
 	}
@@ -305,19 +305,14 @@ func (b webBackend) Control(ctx context.Context, u web.User, handle string, a we
 	return nil
 }
 
-// deleteJob removes a scheduled or ended job, as deleteJob does: a job
-// that runs must be stopped first.
+// deleteJob removes a job in any state, as deleteJob does: one that
+// runs is stopped, then removed.
 func (b webBackend) deleteJob(ctx context.Context, j store.Job) error {
-	if !applies(web.ActionDelete, j.State) {
-		return &web.ActionError{Reason: fmt.Sprintf("The job is %s: stop it before deleting it.", j.State)}
-	}
-	if j.State == store.JobScheduled {
-		// Out of the schedule first, so that no worker starts it.
-		if err := b.engine.StopJob(ctx, j); err != nil {
-			return &web.ActionError{Reason: "The job has started: stop it before deleting it."}
-		}
-	}
 	if err := b.engine.DeleteJob(ctx, j); err != nil {
+		var te *jobs.TransitionError
+		if errors.As(err, &te) {
+			return &web.ActionError{Reason: fmt.Sprintf("The job is %s: it cannot be deleted.", te.State)}
+		}
 		return fmt.Errorf("deleteJob %s: %w", j.Handle, err)
 	}
 	return nil

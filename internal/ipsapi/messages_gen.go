@@ -433,6 +433,34 @@ type GetJobLogDetailsReturn struct {
 	JobLogArray *JobLogArray `xml:"jobLogArray" json:"jobLogArray"`
 }
 
+type GetAssetJobLogsParam struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 getAssetJobLogsParam"`
+
+	CompanyHandle string `xml:"companyHandle" json:"companyHandle"`
+
+	AssetHandle string `xml:"assetHandle" json:"assetHandle"`
+}
+
+type GetAssetJobLogsReturn struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 getAssetJobLogsReturn"`
+
+	JobLogArray *AssetJobLogArray `xml:"jobLogArray" json:"jobLogArray"`
+}
+
+type GetOriginalFilePathsParam struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 getOriginalFilePathsParam"`
+
+	CompanyHandle string `xml:"companyHandle" json:"companyHandle"`
+
+	AssetHandleArray *HandleArray `xml:"assetHandleArray" json:"assetHandleArray"`
+}
+
+type GetOriginalFilePathsReturn struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 getOriginalFilePathsReturn"`
+
+	OriginalFileArray *StringArray `xml:"originalFileArray" json:"originalFileArray"`
+}
+
 type StopJobParam struct {
 	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 stopJobParam"`
 
@@ -467,6 +495,18 @@ type ResumeJobParam struct {
 
 type ResumeJobReturn struct {
 	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 resumeJobReturn"`
+}
+
+type ExecuteJobParam struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 executeJobParam"`
+
+	CompanyHandle string `xml:"companyHandle" json:"companyHandle"`
+
+	JobHandle string `xml:"jobHandle" json:"jobHandle"`
+}
+
+type ExecuteJobReturn struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 executeJobReturn"`
 }
 
 type DeleteJobParam struct {
@@ -1349,6 +1389,26 @@ type JobLog struct {
 
 type JobLogArray struct {
 	Items []*JobLog `xml:"items,omitempty" json:"items,omitempty"`
+}
+
+type AssetJobLog struct {
+	JobHandle string `xml:"jobHandle" json:"jobHandle"`
+
+	JobName string `xml:"jobName" json:"jobName"`
+
+	LogMessage string `xml:"logMessage" json:"logMessage"`
+
+	LogType string `xml:"logType" json:"logType"`
+
+	SubmitUserEmail string `xml:"submitUserEmail" json:"submitUserEmail"`
+
+	LogDate DateTime `xml:"logDate" json:"logDate"`
+
+	AuxArray *JobLogDetailArray `xml:"auxArray,omitempty" json:"auxArray,omitempty"`
+}
+
+type AssetJobLogArray struct {
+	Items []*AssetJobLog `xml:"items,omitempty" json:"items,omitempty"`
 }
 
 type UnversionedAuthHeader struct {

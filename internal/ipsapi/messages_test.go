@@ -270,6 +270,9 @@ func TestProjectedSamplesValidate(t *testing.T) {
 		require.NoError(t, os.Mkdir(vdir, 0o755))
 		files = files[:0]
 		for _, name := range newest.ReturnElements() {
+			if !slices.Contains(s.Schema(v).ReturnElements(), name) {
+				continue // an operation this version does not declare
+			}
 			doc := etree.NewDocument()
 			require.NoError(t, doc.ReadFromBytes(samples[name]))
 			s.Project(v.Namespace, doc.Root())

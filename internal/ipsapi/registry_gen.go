@@ -33,10 +33,18 @@ func NewMessage(element string) (any, bool) {
 		return new(DeleteJobParam), true
 	case "deleteJobReturn":
 		return new(DeleteJobReturn), true
+	case "executeJobParam":
+		return new(ExecuteJobParam), true
+	case "executeJobReturn":
+		return new(ExecuteJobReturn), true
 	case "getActiveJobsParam":
 		return new(GetActiveJobsParam), true
 	case "getActiveJobsReturn":
 		return new(GetActiveJobsReturn), true
+	case "getAssetJobLogsParam":
+		return new(GetAssetJobLogsParam), true
+	case "getAssetJobLogsReturn":
+		return new(GetAssetJobLogsReturn), true
 	case "getAssetsByNameParam":
 		return new(GetAssetsByNameParam), true
 	case "getAssetsByNameReturn":
@@ -65,6 +73,10 @@ func NewMessage(element string) (any, bool) {
 		return new(GetJobLogsParam), true
 	case "getJobLogsReturn":
 		return new(GetJobLogsReturn), true
+	case "getOriginalFilePathsParam":
+		return new(GetOriginalFilePathsParam), true
+	case "getOriginalFilePathsReturn":
+		return new(GetOriginalFilePathsReturn), true
 	case "getScheduledJobsParam":
 		return new(GetScheduledJobsParam), true
 	case "getScheduledJobsReturn":
@@ -119,8 +131,12 @@ func MessageElements() []string {
 		"deleteImageFormatReturn",
 		"deleteJobParam",
 		"deleteJobReturn",
+		"executeJobParam",
+		"executeJobReturn",
 		"getActiveJobsParam",
 		"getActiveJobsReturn",
+		"getAssetJobLogsParam",
+		"getAssetJobLogsReturn",
 		"getAssetsByNameParam",
 		"getAssetsByNameReturn",
 		"getAssetsParam",
@@ -135,6 +151,8 @@ func MessageElements() []string {
 		"getJobLogDetailsReturn",
 		"getJobLogsParam",
 		"getJobLogsReturn",
+		"getOriginalFilePathsParam",
+		"getOriginalFilePathsReturn",
 		"getScheduledJobsParam",
 		"getScheduledJobsReturn",
 		"getUserInfoParam",

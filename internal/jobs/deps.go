@@ -14,6 +14,7 @@ type Store interface {
 	SubmitStore
 	ScheduleStore
 	RetentionStore
+	ScheduleStateStore
 }
 
 // WorkStore is the worker's view of the store: a chunk's job and pending
@@ -26,18 +27,21 @@ type WorkStore interface {
 	PendingJobAssets(ctx context.Context, handle string, from, to int) ([]store.JobAsset, error)
 	FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, error)
 	ReserveJobBytes(ctx context.Context, handle string, n, limit int64) (bool, error)
+	MarkJobAnnounced(ctx context.Context, handle string) error
 	JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.JobAsset, int, error)
 	UserByHandle(ctx context.Context, handle string) (store.User, error)
 	CompanyByHandle(ctx context.Context, handle string) (store.Company, error)
 }
 
 // SubmitStore is what a submit needs: the assets and image formats it
-// reads first, the transaction it writes in, and the removal of a job.
+// reads first, the transaction it writes in; and the removal of a job and
+// a schedule.
 type SubmitStore interface {
 	AssetLookup
 	ImageFormats
 	InTx(ctx context.Context, fn func(tx store.Tx) error) error
 	DeleteJob(ctx context.Context, companyHandle, handle string) error
+	DeleteSchedule(ctx context.Context, companyHandle, handle string) error
 }
 
 // ScheduleStore is what recurring exports need.
@@ -47,8 +51,11 @@ type ScheduleStore interface {
 	CompanyByHandle(ctx context.Context, handle string) (store.Company, error)
 }
 
-// RetentionStore is what removing expired exports needs.
+// RetentionStore is what removing expired exports, and the jobs deleteJob
+// left to the tick, needs.
 type RetentionStore interface {
 	ExpiredJobs(ctx context.Context, t time.Time, limit int) ([]store.Job, error)
 	MarkJobPurged(ctx context.Context, handle string) error
+	ListCompanies(ctx context.Context) ([]store.Company, error)
+	ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, error)
 }

@@ -24,7 +24,7 @@ var _ download.Jobs = Downloads{}
 // Job finds a job of any company; the handler checks who may see it.
 func (d Downloads) Job(ctx context.Context, handle string) (download.Job, error) {
 	j, err := d.Store.JobByHandle(ctx, "", handle)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && j.Type != store.JobTypeExport) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (j.Type != store.JobTypeExport || j.State == store.JobDeleting)) {
 		return download.Job{}, fmt.Errorf("job %s: %w", handle, download.ErrNotFound)
 	}
 	if err != nil {

@@ -99,7 +99,8 @@ type Config struct {
 	// MaxFileBytes bounds each exported file and MaxJobBytes the files of
 	// one job together (limits.go); 0 means the default, negative none.
 	MaxFileBytes, MaxJobBytes int64
-	// Location is the time zone of execSchedule; nil is Local.
+	// Location is the time zone of execSchedule; nil or Local is the
+	// system's zone by its IANA name (LocalZone).
 	Location *time.Location
 	// PollInterval is how often idle workers look for work where the
 	// database cannot notify them (SQLite). Default 200 ms.
@@ -127,11 +128,15 @@ func (noObserver) AssetDone(string, int64) {}
 func (noObserver) Rendered(time.Duration)  {}
 func (noObserver) JobEnded(string)         {}
 
-// queue is what the engine needs of a River client, whatever its driver.
+// queue is what the engine needs of a River client, whatever its driver:
+// running it, and the rows of a job's chunks (chunks.go).
 type queue interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobDeleteMany(ctx context.Context, params *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
 }
 
 // insertTx inserts River jobs in the store's own transaction, so that a
@@ -236,8 +241,8 @@ func newEngine(cfg Config) *Engine {
 	if cfg.MaxJobBytes == 0 {
 		cfg.MaxJobBytes = DefaultMaxJobBytes
 	}
-	if cfg.Location == nil {
-		cfg.Location = time.Local
+	if cfg.Location == nil || cfg.Location == time.Local || cfg.Location.String() == "Local" {
+		cfg.Location = LocalZone(SystemZone{})
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -255,7 +260,7 @@ func newEngine(cfg Config) *Engine {
 		cfg:      cfg,
 		st:       cfg.Store,
 		work:     cfg.Store,
-		states:   States{Store: cfg.Store},
+		states:   States{Store: cfg.Store, Schedules: cfg.Store},
 		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer, MaxFileBytes: cfg.MaxFileBytes},
 		log:      cfg.Logger,
 	}
@@ -367,7 +372,8 @@ func (e *Engine) Now() time.Time { return e.cfg.Now() }
 // Retention is how long exports are kept.
 func (e *Engine) Retention() time.Duration { return e.cfg.Retention }
 
-// Location is the time zone of schedules.
+// Location is the time zone of schedules: a zone with an IANA name, never
+// Go's "Local".
 func (e *Engine) Location() *time.Location { return e.cfg.Location }
 
 // SubmitExport records an export job and its assets and queues its
@@ -425,45 +431,6 @@ func (e *Engine) submitIn(ctx context.Context, tx store.Tx, nj store.NewJob, x *
 		return store.Job{}, fmt.Errorf("queue job %s: %w", j.Handle, err)
 	}
 	return j, nil
-}
-
-// PauseJob holds a job after the asset in hand. A job whose state does
-// not allow it is a *TransitionError.
-func (e *Engine) PauseJob(ctx context.Context, j store.Job) error {
-	_, err := e.states.Apply(ctx, j.Handle, EvPause)
-	return err
-}
-
-// ResumeJob continues a paused job.
-func (e *Engine) ResumeJob(ctx context.Context, j store.Job) error {
-	if _, err := e.states.Apply(ctx, j.Handle, EvResume); err != nil {
-		return err
-	}
-	// Every chunk may have ended while it was paused.
-	return e.settle(ctx, j.Handle)
-}
-
-// StopJob ends a job after the asset in hand, keeping what is done; a job
-// that has not started ends at once.
-func (e *Engine) StopJob(ctx context.Context, j store.Job) error {
-	if _, err := e.states.Apply(ctx, j.Handle, EvStop); err != nil {
-		return err
-	}
-	if j.State == store.JobScheduled || j.State == store.JobNew {
-		return e.settle(ctx, j.Handle)
-	}
-	return nil
-}
-
-// DeleteJob removes a job that is not running, with its files.
-func (e *Engine) DeleteJob(ctx context.Context, j store.Job) error {
-	if err := e.cfg.Blob.DeletePrefix(ctx, exportPrefix(j.Handle)); err != nil {
-		return fmt.Errorf("delete files of %s: %w", j.Handle, err)
-	}
-	if err := e.st.DeleteJob(ctx, j.CompanyHandle, j.Handle); err != nil {
-		return fmt.Errorf("delete job %s: %w", j.Handle, err)
-	}
-	return nil
 }
 
 func exportPrefix(jobHandle string) string { return "exports/" + jobHandle + "/" }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/notify"
@@ -26,7 +27,18 @@ type Mailer struct {
 	// ("https://host") is the base of links in mail.
 	Signer    download.Signer
 	PublicURL string
-	Log       *slog.Logger
+	// SendTimeout bounds one Send (the SMTP sender's timeout); zero is
+	// notify.DefaultSMTPTimeout.
+	SendTimeout time.Duration
+	Log         *slog.Logger
+}
+
+// sendTimeout is how long one mail may take to send.
+func (m *Mailer) sendTimeout() time.Duration {
+	if m == nil || m.SendTimeout <= 0 {
+		return notify.DefaultSMTPTimeout
+	}
+	return m.SendTimeout
 }
 
 // MailJob sends job j's mail for ev when emailSetting asks for it, to the
@@ -61,6 +73,7 @@ func (m *Mailer) MailJob(ctx context.Context, j store.Job, emailSetting string, 
 		Upload:  j.Type == store.JobTypeUpload,
 		JobName: j.OriginalName, JobHandle: j.Handle, CompanyName: co.Name, Locale: j.Locale,
 		Event: ev, Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
+		Cancelled: j.Cancelled, Updated: j.Updated, Stopped: j.State == store.JobStopped,
 		Messages: messages,
 	}
 	if ev == notify.Completed {

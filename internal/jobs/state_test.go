@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,15 +13,22 @@ import (
 
 // TestTransitionTable pins every legal move and refuses all the others.
 func TestTransitionTable(t *testing.T) {
+	del := store.JobDeleting
 	legal := map[store.JobState]map[Event]store.JobState{
-		store.JobScheduled: {EvStart: store.JobRunning, EvStop: store.JobStopping},
-		store.JobNew:       {EvStart: store.JobRunning, EvPause: store.JobPaused, EvStop: store.JobStopping},
+		store.JobScheduled: {EvStart: store.JobRunning, EvPause: store.JobHeld, EvExecute: store.JobNew,
+			EvStop: store.JobStopping, EvDelete: del},
+		store.JobHeld: {EvResume: store.JobScheduled, EvExecute: store.JobNew, EvStop: store.JobStopping, EvDelete: del},
+		store.JobNew:  {EvStart: store.JobRunning, EvPause: store.JobPaused, EvStop: store.JobStopping, EvDelete: del},
 		store.JobRunning: {EvPause: store.JobPaused, EvStop: store.JobStopping, EvComplete: store.JobCompleted,
-			EvExpire: store.JobCompleted, EvFail: store.JobFailed},
-		store.JobPaused:   {EvResume: store.JobRunning, EvStop: store.JobStopping, EvExpire: store.JobCompleted},
-		store.JobStopping: {EvHalt: store.JobStopped},
+			EvExpire: store.JobCompleted, EvFail: store.JobFailed, EvDelete: del},
+		store.JobPaused:    {EvResume: store.JobRunning, EvStop: store.JobStopping, EvExpire: store.JobCompleted, EvDelete: del},
+		store.JobStopping:  {EvHalt: store.JobStopped, EvDelete: del},
+		store.JobCompleted: {EvDelete: del},
+		store.JobStopped:   {EvDelete: del},
+		store.JobFailed:    {EvDelete: del},
 	}
-	events := []Event{EvStart, EvPause, EvResume, EvStop, EvHalt, EvComplete, EvExpire, EvFail}
+	events := []Event{EvStart, EvPause, EvResume, EvExecute, EvStop, EvHalt, EvComplete, EvExpire, EvFail, EvDelete}
+	assert.ElementsMatch(t, events, Events(), "every event is pinned here")
 	for _, from := range store.JobStates {
 		for _, ev := range events {
 			want, ok := legal[from][ev]
@@ -30,8 +38,9 @@ func TestTransitionTable(t *testing.T) {
 		}
 	}
 	for _, s := range store.EndedJobStates {
-		assert.Empty(t, legal[s], "%s is final", s)
+		assert.Equal(t, map[Event]store.JobState{EvDelete: del}, legal[s], "%s is final: it can only go", s)
 	}
+	assert.Empty(t, legal[del], "a job being deleted only goes")
 }
 
 // fakeStates is a store of one job, as SetJobState and JobByHandle see it.
@@ -41,13 +50,16 @@ func (f *fakeStates) SetJobState(_ context.Context, handle string, from []store.
 	if handle != "j|1|1" {
 		return false, store.ErrNotFound
 	}
-	for _, s := range from {
-		if s == f.state {
-			f.state = to
-			return true, nil
-		}
+	return moveIf(&f.state, from, to), nil
+}
+
+// moveIf is a conditional update of one state.
+func moveIf(cur *store.JobState, from []store.JobState, to store.JobState) bool {
+	if !slices.Contains(from, *cur) {
+		return false
 	}
-	return false, nil
+	*cur = to
+	return true
 }
 
 func (f *fakeStates) JobByHandle(_ context.Context, _, handle string) (store.Job, error) {
@@ -79,4 +91,77 @@ func TestStatesApply(t *testing.T) {
 
 	_, err = s.Apply(ctx, "j|1|1", Event("explode"))
 	assert.Error(t, err)
+
+	// An event whose target depends on the state: a waiting job is held,
+	// a queued one paused.
+	f.state = store.JobScheduled
+	to, err = s.Apply(ctx, "j|1|1", EvPause)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobHeld, to)
+	to, err = s.Apply(ctx, "j|1|1", EvResume)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobScheduled, to)
+	_, err = s.ApplySchedule(ctx, "s|1|1", EvPause)
+	assert.Error(t, err, "no schedule store")
+}
+
+// racyStates moves the job on between the read and the update once.
+type racyStates struct {
+	fakeStates
+	raced bool
+}
+
+func (f *racyStates) SetJobState(ctx context.Context, handle string, from []store.JobState, to store.JobState) (bool, error) {
+	if !f.raced {
+		f.raced = true
+		f.state = store.JobRunning // a worker started it meanwhile
+		return false, nil
+	}
+	return f.fakeStates.SetJobState(ctx, handle, from, to)
+}
+
+func TestStatesApplyRace(t *testing.T) {
+	f := &racyStates{fakeStates: fakeStates{state: store.JobNew}}
+	to, err := States{Store: f}.Apply(context.Background(), "j|1|1", EvPause)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobPaused, to, "paused from the state it lost to")
+}
+
+// fakeSchedules is a store of one schedule.
+type fakeSchedules struct{ state store.JobState }
+
+func (f *fakeSchedules) SetScheduleState(_ context.Context, handle string, from []store.JobState, to store.JobState) (bool, error) {
+	if handle != "s|1|1" {
+		return false, store.ErrNotFound
+	}
+	return moveIf(&f.state, from, to), nil
+}
+
+func (f *fakeSchedules) ScheduleByHandle(_ context.Context, _, handle string) (store.Schedule, error) {
+	if handle != "s|1|1" {
+		return store.Schedule{}, store.ErrNotFound
+	}
+	return store.Schedule{Handle: handle, State: f.state}, nil
+}
+
+func TestStatesApplySchedule(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeSchedules{state: store.JobScheduled}
+	s := States{Store: &fakeStates{}, Schedules: f}
+	to, err := s.ApplySchedule(ctx, "s|1|1", EvPause)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobHeld, to)
+	_, err = s.ApplySchedule(ctx, "s|1|1", EvPause)
+	var te *TransitionError
+	require.ErrorAs(t, err, &te, "held twice")
+	assert.Equal(t, store.JobHeld, te.State)
+	for _, ev := range []Event{EvStop, EvExecute, EvStart, EvDelete} {
+		_, err = s.ApplySchedule(ctx, "s|1|1", ev)
+		assert.True(t, IsTransitionError(err), "%s does not move a schedule", ev)
+	}
+	to, err = s.ApplySchedule(ctx, "s|1|1", EvResume)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobScheduled, to)
+	_, err = s.ApplySchedule(ctx, "s|9|9", EvPause)
+	assert.ErrorIs(t, err, store.ErrNotFound)
 }

@@ -45,6 +45,9 @@ func (e *Engine) Tick(ctx context.Context) error {
 	if err := e.purgeExpired(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := e.reapDeleting(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if e.cfg.Sweep != nil {
 		if err := e.cfg.Sweep(ctx); err != nil {
 			errs = append(errs, err)
@@ -124,6 +127,39 @@ func (e *Engine) fireSchedules(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// prepareRun makes the job of one run of schedule s at now: its
+// conversion resolved and its outputs named, ready to be written.
+func (e *Engine) prepareRun(ctx context.Context, s store.Schedule, now time.Time) (store.NewJob, *Export, error) {
+	var spec ScheduleSpec
+	if err := json.Unmarshal(s.Spec, &spec); err != nil {
+		return store.NewJob{}, nil, fmt.Errorf("schedule %s: %w", s.Handle, err)
+	}
+	co, err := e.st.CompanyByHandle(ctx, s.CompanyHandle)
+	if err != nil {
+		return store.NewJob{}, nil, fmt.Errorf("schedule %s: %w", s.Handle, err)
+	}
+	spec.Export, err = ResolveConversion(ctx, e.st, co.Handle, spec.Export)
+	var pe *modifier.ParseError
+	if errors.As(err, &pe) {
+		// An image format changed since the schedule was made: the run is
+		// made all the same, and its assets fail with the reason.
+		e.log.Warn("scheduled export: conversion does not parse", "schedule", s.Handle, "err", err)
+		spec.Export.Conversion = nil
+	} else if err != nil {
+		return store.NewJob{}, nil, fmt.Errorf("schedule %s: %w", s.Handle, err)
+	}
+	x, err := e.PrepareExport(ctx, co, spec.Export, spec.Handles, nil)
+	if err != nil {
+		return store.NewJob{}, nil, fmt.Errorf("schedule %s: %w", s.Handle, err)
+	}
+	nj := store.NewJob{
+		CompanyHandle: s.CompanyHandle, Name: JobName(s.OriginalName, now), OriginalName: s.OriginalName,
+		Description: s.Description, Locale: s.Locale, SubmitUserHandle: s.SubmitUserHandle,
+		NotifyUserHandle: s.NotifyUserHandle, ScheduleHandle: s.Handle,
+	}
+	return nj, x, nil
+}
+
 // fire runs one due schedule once. Moving the schedule on (or, at its
 // last run, removing it) and submitting its run are one transaction: of
 // several leaders only the one whose move wins submits, and a submit that
@@ -133,33 +169,10 @@ func (e *Engine) fire(ctx context.Context, s store.Schedule, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	var spec ScheduleSpec
-	if err := json.Unmarshal(s.Spec, &spec); err != nil {
-		return fmt.Errorf("schedule %s: %w", s.Handle, err)
-	}
-	co, err := e.st.CompanyByHandle(ctx, s.CompanyHandle)
-	if err != nil {
-		return fmt.Errorf("schedule %s: %w", s.Handle, err)
-	}
 	// Read, resolve and name before the transaction, which then only writes.
-	spec.Export, err = ResolveConversion(ctx, e.st, co.Handle, spec.Export)
-	var pe *modifier.ParseError
-	if errors.As(err, &pe) {
-		// An image format changed since the schedule was made: the run is
-		// made all the same, and its assets fail with the reason.
-		e.log.Warn("scheduled export: conversion does not parse", "schedule", s.Handle, "err", err)
-		spec.Export.Conversion = nil
-	} else if err != nil {
-		return fmt.Errorf("schedule %s: %w", s.Handle, err)
-	}
-	x, err := e.PrepareExport(ctx, co, spec.Export, spec.Handles, nil)
+	nj, x, err := e.prepareRun(ctx, s, now)
 	if err != nil {
-		return fmt.Errorf("schedule %s: %w", s.Handle, err)
-	}
-	nj := store.NewJob{
-		CompanyHandle: s.CompanyHandle, Name: JobName(s.OriginalName, now), OriginalName: s.OriginalName,
-		Description: s.Description, Locale: s.Locale, SubmitUserHandle: s.SubmitUserHandle,
-		NotifyUserHandle: s.NotifyUserHandle, ScheduleHandle: s.Handle,
+		return err
 	}
 	next := sched.Next(now.In(e.cfg.Location))
 	err = e.st.InTx(ctx, func(tx store.Tx) error {

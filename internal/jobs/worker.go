@@ -30,10 +30,11 @@ type chunkWorker struct {
 	e *Engine
 }
 
-// errPaused and errStopping interrupt a chunk between assets.
+// errPaused, errStopping and errDeleting interrupt a chunk between assets.
 var (
 	errPaused   = errors.New("job paused")
 	errStopping = errors.New("job stopping")
+	errDeleting = errors.New("job being deleted")
 	errDraining = errors.New("worker shutting down")
 	errJobFull  = errors.New("job output limit reached")
 )
@@ -56,7 +57,7 @@ func (w *chunkWorker) Work(ctx context.Context, rj *river.Job[chunkArgs]) (err e
 			}
 		}
 	}()
-	err = e.runChunk(ctx, a)
+	err = e.runChunk(ctx, a, rj.ID)
 	switch {
 	case errors.Is(err, errPaused):
 		return river.JobSnooze(pausePoll)
@@ -78,7 +79,8 @@ func cancelled(ctx context.Context) bool { return errors.Is(ctx.Err(), context.C
 
 func (w *chunkWorker) Timeout(*river.Job[chunkArgs]) time.Duration { return w.e.cfg.ChunkTimeout }
 
-func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
+// runChunk exports the pending assets of chunk a; self is its River job.
+func (e *Engine) runChunk(ctx context.Context, a chunkArgs, self int64) error {
 	j, err := e.work.JobByHandle(ctx, "", a.Job)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted
@@ -89,7 +91,9 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 	switch j.State {
 	case store.JobCompleted, store.JobStopped, store.JobFailed:
 		return nil
-	case store.JobPaused:
+	case store.JobDeleting:
+		return e.letGo(ctx, j, self)
+	case store.JobPaused, store.JobHeld:
 		return errPaused
 	case store.JobStopping:
 		return e.settle(ctx, j.Handle)
@@ -101,7 +105,7 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 		switch {
 		case err == nil:
 			j.State = store.JobRunning
-			e.mail(ctx, j, notify.Started, nil)
+			e.announce(ctx, j)
 		case !IsTransitionError(err):
 			return fmt.Errorf("start job %s: %w", j.Handle, err)
 		}
@@ -145,10 +149,13 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 				return errDraining
 			}
 			if err := e.checkControl(ctx, j.Handle); err != nil {
-				if errors.Is(err, errJobFull) {
+				switch {
+				case errors.Is(err, errDeleting):
+					return e.letGo(ctx, j, self)
+				case errors.Is(err, errJobFull):
 					e.failPending(ctx, j.Handle, a.From, a.To, e.jobFullMessage())
-				}
-				if errors.Is(err, errStopping) || errors.Is(err, errJobFull) {
+					return e.settle(ctx, j.Handle)
+				case errors.Is(err, errStopping):
 					return e.settle(ctx, j.Handle)
 				}
 				return err
@@ -159,7 +166,19 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs) error {
 		}
 		e.exportOne(ctx, j, ja, byHandle, req)
 	}
+	if cur, err := e.work.JobByHandle(ctx, "", j.Handle); err == nil && cur.State == store.JobDeleting {
+		return e.letGo(ctx, cur, self)
+	}
 	return e.settle(ctx, j.Handle)
+}
+
+// letGo is a chunk leaving a job being deleted: the last to let go
+// removes it (docs/job-logs.md, "Deleting a job").
+func (e *Engine) letGo(ctx context.Context, j store.Job, self int64) error {
+	if _, err := e.reap(ctx, j, self); err != nil {
+		e.log.Warn("deleted job: removal left to the maintenance tick", "job", j.Handle, "err", err)
+	}
+	return nil
 }
 
 // conversion is the request a job renders: the one resolved at submit
@@ -192,6 +211,8 @@ func (e *Engine) checkControl(ctx context.Context, handle string) error {
 	switch j.State {
 	case store.JobPaused:
 		return errPaused
+	case store.JobDeleting:
+		return errDeleting
 	case store.JobStopping, store.JobStopped, store.JobCompleted, store.JobFailed:
 		return errStopping
 	}
@@ -208,6 +229,7 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 		return
 	}
 	began := time.Now()
+	ja.Began = e.cfg.Now()
 	res := e.exporter.Export(ctx, export.Task{Asset: as, Key: exportPrefix(j.Handle) + ja.OutputPath, Request: req,
 		Budget: e.budget(j.Handle)})
 	if req != nil && res.Err == nil && !res.Original {
@@ -254,27 +276,36 @@ func source(ja store.JobAsset, assets map[string]store.Asset) (store.Asset, bool
 	return as, true
 }
 
+// finish records an asset's outcome. Its mail, when it has one, is sent
+// first: the job's completion, which the last outcome recorded may bring
+// about in another chunk at once, then always follows it (docs/exports.md,
+// "Mail"). A chunk cut off between the two sends the mail again when it
+// is retried: mail is sent at least once, in order.
 func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, outcome, msg string) {
 	ja.Outcome, ja.Message, ja.Finished = outcome, msg, e.cfg.Now()
+	switch outcome {
+	case store.OutcomeError:
+		e.assetMail(ctx, j, notify.AssetError, ja.AssetName+": "+msg)
+	case store.OutcomeWarning:
+		e.assetMail(ctx, j, notify.AssetWarning, ja.AssetName+": "+msg)
+	}
 	won, err := e.work.FinishJobAsset(context.WithoutCancel(ctx), ja)
 	if err != nil {
 		e.log.Error("record asset outcome", "job", j.Handle, "seq", ja.Seq, "err", err)
 		return
 	}
-	if !won {
-		return
-	}
-	e.cfg.Observer.AssetDone(outcome, ja.Size)
-	switch outcome {
-	case store.OutcomeError:
-		e.mail(ctx, j, notify.AssetError, []string{ja.AssetName + ": " + msg})
-	case store.OutcomeWarning:
-		e.mail(ctx, j, notify.AssetWarning, []string{ja.AssetName + ": " + msg})
+	if won {
+		e.cfg.Observer.AssetDone(outcome, ja.Size)
 	}
 }
 
 // failPending records every pending asset in [from, to) as failed.
 func (e *Engine) failPending(ctx context.Context, handle string, from, to int, msg string) {
+	e.finishPending(ctx, handle, from, to, store.OutcomeError, msg)
+}
+
+// finishPending records every pending asset in [from, to) with outcome.
+func (e *Engine) finishPending(ctx context.Context, handle string, from, to int, outcome, msg string) {
 	pending, err := e.work.PendingJobAssets(ctx, handle, from, to)
 	if err != nil {
 		e.log.Error("pending assets", "job", handle, "err", err)
@@ -285,7 +316,7 @@ func (e *Engine) failPending(ctx context.Context, handle string, from, to int, m
 		return
 	}
 	for _, ja := range pending {
-		e.finish(ctx, j, ja, store.OutcomeError, msg)
+		e.finish(ctx, j, ja, outcome, msg)
 	}
 }
 
@@ -304,9 +335,10 @@ func (e *Engine) settle(ctx context.Context, handle string) error {
 	var ev Event
 	switch {
 	case j.State == store.JobStopping:
-		e.failPending(ctx, handle, 0, math.MaxInt32, "not exported: the job was stopped")
+		// What no worker took up is cancelled, not failed (docs/job-logs.md).
+		e.finishPending(ctx, handle, 0, math.MaxInt32, store.OutcomeCancelled, "")
 		ev = EvHalt
-	case j.State == store.JobRunning && j.Succeeded+j.Errors >= j.Total:
+	case j.State == store.JobRunning && j.Succeeded+j.Errors+j.Cancelled >= j.Total:
 		ev = EvComplete
 	default:
 		return nil
@@ -340,3 +372,49 @@ func (e *Engine) mail(ctx context.Context, j store.Job, ev notify.Event, message
 	}
 	e.cfg.Mail.MailJob(ctx, j, spec.EmailSetting, ev, messages)
 }
+
+// announce tells of a job's start: the winner of its start sends the
+// Started mail when due, then marks the job announced, so that an asset's
+// mail, which another chunk may send at once, waits for it
+// (assetMail): the start's mail is always the first.
+func (e *Engine) announce(ctx context.Context, j store.Job) {
+	spec, err := DecodeExportSpec(j.Spec)
+	if err != nil || !notify.Policy(spec.EmailSetting, notify.AssetError, true, true) {
+		return // no asset mail will follow: nothing to order
+	}
+	e.mail(ctx, j, notify.Started, nil)
+	if err := e.work.MarkJobAnnounced(context.WithoutCancel(ctx), j.Handle); err != nil {
+		e.log.Warn("job start: not marked announced", "job", j.Handle, "err", err)
+	}
+}
+
+// assetMail sends an asset's mail once the job's start has been told.
+// The winner of the start marks it right after its mail is sent, which
+// the mail's own timeout bounds; should that worker have died in
+// between, the wait ends at that bound and the job is marked here.
+func (e *Engine) assetMail(ctx context.Context, j store.Job, ev notify.Event, msg string) {
+	spec, err := DecodeExportSpec(j.Spec)
+	if err != nil || j.Type != store.JobTypeExport || !notify.Policy(spec.EmailSetting, ev, true, true) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	deadline := time.Now().Add(e.cfg.Mail.sendTimeout())
+	for !j.Announced {
+		if time.Now().After(deadline) {
+			e.log.Warn("job start never announced: asset mail sent all the same", "job", j.Handle)
+			_ = e.work.MarkJobAnnounced(ctx, j.Handle)
+			break
+		}
+		time.Sleep(announcePoll)
+		cur, err := e.work.JobByHandle(ctx, "", j.Handle)
+		if err != nil {
+			return
+		}
+		j.Announced = cur.Announced
+	}
+	e.mail(ctx, j, ev, []string{msg})
+}
+
+// announcePoll is how often an asset's mail looks whether the job's start
+// has been told.
+const announcePoll = 20 * time.Millisecond

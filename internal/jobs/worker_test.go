@@ -94,6 +94,7 @@ type workerEnv struct {
 	user     store.User
 	w        *rivertest.Worker[chunkArgs, *sql.Tx]
 	riverDB  *sql.DB
+	filesDir string
 }
 
 func newWorkerEnv(t *testing.T) *workerEnv {
@@ -105,7 +106,7 @@ func newWorkerEnv(t *testing.T) *workerEnv {
 	require.NoError(t, st.Migrate(ctx))
 	files, err := blob.NewLocal(filepath.Join(dir, "files"))
 	require.NoError(t, err)
-	env := &workerEnv{st: st, files: files, renderer: &goRenderer{}, mail: &mailbox{}}
+	env := &workerEnv{st: st, files: files, renderer: &goRenderer{}, mail: &mailbox{}, filesDir: filepath.Join(dir, "files")}
 	env.e, err = NewSQLite(st.DB(), Config{
 		Store: st, Blob: files, Renderer: env.renderer, Workers: 0, ChunkSize: 2,
 		Mail:      &Mailer{Store: st, Sender: env.mail, PublicURL: "http://ips.test"},
@@ -281,10 +282,14 @@ func TestChunkWorkerPauseAndStop(t *testing.T) {
 	require.NoError(t, env.e.StopJob(ctx, stopped))
 	got := env.job(t, stopped.Handle)
 	assert.Equal(t, store.JobStopped, got.State, "a job that has not started stops at once")
-	assert.Equal(t, 2, got.Errors)
+	assert.Equal(t, []int{0, 2}, []int{got.Errors, got.Cancelled}, "its assets cancelled, not failed")
+	for _, r := range env.logged(t, stopped) {
+		assert.Equal(t, store.OutcomeCancelled, r.Outcome)
+		assert.True(t, r.Began.IsZero(), "never begun")
+	}
 	res = env.work(t, stopped, 0, 2)
 	assert.Equal(t, river.EventKindJobCompleted, res.EventKind, "its chunk finds nothing to do")
-	assert.Equal(t, 2, env.job(t, stopped.Handle).Errors, "nothing counted twice")
+	assert.Equal(t, 2, env.job(t, stopped.Handle).Cancelled, "nothing counted twice")
 
 	var te *TransitionError
 	require.ErrorAs(t, env.e.PauseJob(ctx, got), &te, "a stopped job cannot be paused")

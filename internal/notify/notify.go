@@ -98,8 +98,12 @@ type JobSummary struct {
 	Locale string
 	Event  Event
 	// Counts so far (final at Completed). Succeeded includes the assets
-	// with a warning, as in the job log.
-	Total, Succeeded, Warnings, Errors int
+	// with a warning, as in the job log, and the files that replaced an
+	// asset's file (Updated counts those); Cancelled are the assets a stop
+	// left untouched.
+	Total, Succeeded, Warnings, Errors, Cancelled, Updated int
+	// Stopped: at Completed, the job was stopped before its end.
+	Stopped bool
 	// ZipURL is the signed link to the job's zip; shown when not empty.
 	ZipURL string
 	// LinkExpires is when ZipURL stops working; shown when not zero.

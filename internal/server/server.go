@@ -73,7 +73,7 @@ func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/scene7/services/IpsApiService", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			if _, ok := r.URL.Query()["wsdl"]; ok {
+			if asksWSDL(r) {
 				docs.serve(w, r, cfg.DefaultWSDL)
 				return
 			}
@@ -93,6 +93,17 @@ func New(cfg Config) http.Handler {
 		cfg.Routes(mux)
 	}
 	return recoverer(log, clientAddress(cfg.TrustedProxies, cfg.BodyPace.Wrap(mux)))
+}
+
+// asksWSDL reports a "?wsdl" query in any letter case (?WSDL, ?Wsdl):
+// .NET and Java tools ask for it in capitals.
+func asksWSDL(r *http.Request) bool {
+	for k := range r.URL.Query() {
+		if strings.EqualFold(k, "wsdl") {
+			return true
+		}
+	}
+	return false
 }
 
 // Ops returns the handler of the operations routes alone – /healthz,

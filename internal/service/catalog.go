@@ -11,6 +11,7 @@ import (
 	gsoap "github.com/hooklift/gowsdl/soap"
 
 	"github.com/ipsexport/ipsd/internal/ipsapi"
+	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
@@ -574,4 +575,57 @@ func (s *Service) itemList(field string, in []string) ([]string, error) {
 // dateTime writes times in UTC with milliseconds, as IPS does.
 func dateTime(t time.Time) gsoap.XSDDateTime {
 	return gsoap.CreateXsdDateTime(t.UTC().Truncate(time.Millisecond), true)
+}
+
+// getOriginalFilePaths answers, for each handle in order, the path of the
+// asset's original file as IPS shows it, the company root first
+// ("Acme/shoes/boot.jpg", r-get-original-file-paths.md). Positions matter
+// to a client pairing handles with paths, so an unknown handle, or a set
+// (which has no file), is a fault naming each, never a gap.
+func (s *Service) getOriginalFilePaths(ctx context.Context, c *call) (any, error) {
+	var p ipsapi.GetOriginalFilePathsParam
+	if err := c.decode(&p); err != nil {
+		return nil, err
+	}
+	co, err := s.company(ctx, c, p.CompanyHandle)
+	if err != nil {
+		return nil, err
+	}
+	var in []string
+	if p.AssetHandleArray != nil {
+		in = p.AssetHandleArray.Items
+	}
+	if err := s.checkItems("assetHandleArray", len(in)); err != nil {
+		return nil, err
+	}
+	handles := make([]string, 0, len(in))
+	for _, h := range in {
+		if h = strings.TrimSpace(h); h != "" {
+			handles = append(handles, h)
+		}
+	}
+	out := &ipsapi.GetOriginalFilePathsReturn{OriginalFileArray: &ipsapi.StringArray{}}
+	if len(handles) == 0 {
+		return out, nil
+	}
+	byHandle, err := jobs.AssetsByHandle(ctx, s.store, co.Handle, handles)
+	if err != nil {
+		return nil, fmt.Errorf("getOriginalFilePaths: %w", err)
+	}
+	var bad []string
+	for _, h := range handles {
+		a, ok := byHandle[h]
+		switch {
+		case !ok:
+			bad = append(bad, h+" (no such asset)")
+		case a.FileName == "" || a.StorageKey == "":
+			bad = append(bad, fmt.Sprintf("%s (a %s has no original file)", h, a.Type))
+		default:
+			out.OriginalFileArray.Items = append(out.OriginalFileArray.Items, a.FolderPath+a.FileName)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, handlesFault("assetHandleArray", bad)
+	}
+	return out, nil
 }

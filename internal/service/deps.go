@@ -53,8 +53,10 @@ type JobLog interface {
 	JobByHandle(ctx context.Context, companyHandle, handle string) (store.Job, error)
 	ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, error)
 	JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.JobAsset, int, error)
+	JobLog(ctx context.Context, q store.JobLogQuery) ([]store.JobLogRow, int, error)
+	AssetJobLogs(ctx context.Context, companyHandle, assetHandle string, limit int) ([]store.AssetJobLog, error)
 	Schedules(ctx context.Context, companyHandle string) ([]store.Schedule, error)
-	DeleteSchedule(ctx context.Context, companyHandle, handle string) error
+	ScheduleByHandle(ctx context.Context, companyHandle, handle string) (store.Schedule, error)
 }
 
 // JobEngine is the service's view of the job engine (*jobs.Engine).
@@ -76,13 +78,18 @@ type Submitter interface {
 	Location() *time.Location
 }
 
-// Controller moves jobs: a job whose state does not allow the move is a
-// *jobs.TransitionError.
+// Controller moves jobs and recurring schedules: one whose state does not
+// allow the move is a *jobs.TransitionError.
 type Controller interface {
 	PauseJob(ctx context.Context, j store.Job) error
 	ResumeJob(ctx context.Context, j store.Job) error
 	StopJob(ctx context.Context, j store.Job) error
+	ExecuteJob(ctx context.Context, j store.Job) error
 	DeleteJob(ctx context.Context, j store.Job) error
+	PauseSchedule(ctx context.Context, sc store.Schedule) error
+	ResumeSchedule(ctx context.Context, sc store.Schedule) error
+	ExecuteSchedule(ctx context.Context, sc store.Schedule) (store.Job, error)
+	DeleteSchedule(ctx context.Context, sc store.Schedule) error
 }
 
 // Links signs download links of a job's files.

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
@@ -26,25 +25,33 @@ func DefaultSetTypes() []string {
 		"MediaSet", "VideoSet", "MultiBitrateSet", "OfferSet"}
 }
 
-// The job types submitJob knows, other than exportJob: each answers 30001.
-var otherJobTypes = []string{"imageServingPublishJob", "imageRenderingPublishJob", "videoPublishJob",
-	"serverDirectoryPublishJob", "metadataPublishJob", "uploadDirectoryJob", "uploadUrlsJob",
-	"optimizeImagesJob", "ripPdfsJob", "reprocessAssetsJob", "createVideoSitemapJob", "automatedSetGenerationJob"}
-
-func (s *Service) registerJobOps() {
-	for op, h := range map[string]handler{
-		"submitJob":        s.submitJob,
-		"getActiveJobs":    s.getActiveJobs,
-		"getScheduledJobs": s.getScheduledJobs,
-		"getJobLogs":       s.getJobLogs,
-		"getJobLogDetails": s.getJobLogDetails,
-		"pauseJob":         s.pauseJob,
-		"resumeJob":        s.resumeJob,
-		"stopJob":          s.stopJob,
-		"deleteJob":        s.deleteJob,
+// jobTypesGiven names the job type elements of a submitJob, in the
+// schema's order (an empty one counts as absent, as every empty element).
+func jobTypesGiven(p *ipsapi.SubmitJobParam) []string {
+	var out []string
+	for _, t := range []struct {
+		name  string
+		given bool
+	}{
+		{"imageServingPublishJob", p.ImageServingPublishJob != nil},
+		{"imageRenderingPublishJob", p.ImageRenderingPublishJob != nil},
+		{"videoPublishJob", p.VideoPublishJob != nil},
+		{"serverDirectoryPublishJob", p.ServerDirectoryPublishJob != nil},
+		{"metadataPublishJob", p.MetadataPublishJob != nil},
+		{"uploadDirectoryJob", p.UploadDirectoryJob != nil},
+		{"uploadUrlsJob", p.UploadUrlsJob != nil},
+		{"optimizeImagesJob", p.OptimizeImagesJob != nil},
+		{"ripPdfsJob", p.RipPdfsJob != nil},
+		{"reprocessAssetsJob", p.ReprocessAssetsJob != nil},
+		{"createVideoSitemapJob", p.CreateVideoSitemapJob != nil},
+		{"exportJob", p.ExportJob != nil},
+		{"automatedSetGenerationJob", p.AutomatedSetGenerationJob != nil},
 	} {
-		s.ops[op] = h
+		if t.given {
+			out = append(out, t.name)
+		}
 	}
+	return out
 }
 
 func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
@@ -60,11 +67,13 @@ func (s *Service) submitJob(ctx context.Context, c *call) (any, error) {
 	if jobName == "" {
 		return nil, soap.Missing("jobName")
 	}
-	if p.ExportJob == nil {
-		for _, t := range otherJobTypes {
-			if c.req.Present(t) {
-				return nil, soap.Errorf(soap.CodeInvalidParameter, "%s: this server runs exportJob only", t)
-			}
+	if given := jobTypesGiven(&p); len(given) > 1 {
+		// "Choose only one type of job in the request" (r-submit-job.md).
+		return nil, soap.Errorf(soap.CodeInvalidParameter,
+			"submitJob takes one job type, got %d: %s", len(given), strings.Join(given, ", "))
+	} else if p.ExportJob == nil {
+		if len(given) == 1 {
+			return nil, soap.Errorf(soap.CodeInvalidParameter, "%s: this server runs exportJob only", given[0])
 		}
 		return nil, soap.Missing("exportJob")
 	}
@@ -195,15 +204,21 @@ func (s *Service) validateExport(ctx context.Context, co store.Company, x *ipsap
 		}
 	}
 	if len(bad) > 0 {
-		const maxListed = 50
-		more := ""
-		if len(bad) > maxListed {
-			more = fmt.Sprintf(" and %d more", len(bad)-maxListed)
-			bad = bad[:maxListed]
-		}
-		return spec, nil, nil, soap.Errorf(soap.CodeInvalidParameter, "exportJob/assetHandleArray: %s%s", strings.Join(bad, ", "), more)
+		return spec, nil, nil, handlesFault("exportJob/assetHandleArray", bad)
 	}
 	return spec, handles, byHandle, nil
+}
+
+// handlesFault is the 30001 naming each handle of field at fault with its
+// reason, the first 50 of them.
+func handlesFault(field string, bad []string) *soap.Fault {
+	const maxListed = 50
+	more := ""
+	if len(bad) > maxListed {
+		more = fmt.Sprintf(" and %d more", len(bad)-maxListed)
+		bad = bad[:maxListed]
+	}
+	return soap.Errorf(soap.CodeInvalidParameter, "%s: %s%s", field, strings.Join(bad, ", "), more)
 }
 
 // resolveConversion resolves is_modifier and the macro once, now, so a
@@ -241,7 +256,7 @@ func (s *Service) findJob(ctx context.Context, co store.Company, handle, origina
 	switch {
 	case handle != "":
 		j, err := s.store.JobByHandle(ctx, co.Handle, handle)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && j.State == store.JobDeleting) {
 			return store.Job{}, soap.Invalid("jobHandle", handle, "no such job")
 		}
 		if err != nil {
@@ -292,14 +307,14 @@ func (s *Service) getActiveJobs(ctx context.Context, c *call) (any, error) {
 		} else {
 			states := store.ActiveJobStates
 			if p.IncludeWaitingJobs {
-				states = append(slices.Clone(states), store.JobScheduled)
+				states = append(slices.Clone(states), store.WaitingJobStates...)
 			}
 			if list, err = s.store.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: states}); err != nil {
 				return nil, fmt.Errorf("getActiveJobs: %w", err)
 			}
 		}
 		for _, j := range list {
-			if !slices.Contains(store.ActiveJobStates, j.State) && !(p.IncludeWaitingJobs && j.State == store.JobScheduled) {
+			if !slices.Contains(store.ActiveJobStates, j.State) && !(p.IncludeWaitingJobs && slices.Contains(store.WaitingJobStates, j.State)) {
 				continue
 			}
 			out.Items = append(out.Items, s.activeJob(ctx, j))
@@ -329,18 +344,37 @@ func (s *Service) companiesFor(ctx context.Context, c *call, handle string) ([]s
 	return s.store.UserCompanies(ctx, c.user.Handle)
 }
 
+// Task types of ActiveJob/taskProgressArray: an upload reports the class
+// a real IPS answer names for it; an export, a name of ours (IPS documents
+// none).
+const (
+	taskExport = "ExportTask"
+	taskUpload = "com.scene7.upload.UploadAsyncTaskMonitor"
+)
+
 func (s *Service) activeJob(ctx context.Context, j store.Job) *ipsapi.ActiveJob {
-	done := j.Succeeded + j.Errors
-	progress := 0
-	if j.Total > 0 {
-		progress = done * 100 / j.Total
+	done := j.Succeeded + j.Errors + j.Cancelled
+	progress, pending, task := 0, j.Total-done, taskExport
+	state := string(j.State)
+	var msg string
+	if j.Type == store.JobTypeUpload {
+		// An open upload job does not know how many files are still to
+		// come: it reports what arrived, and no progress until it ends.
+		task, pending = taskUpload, 0
+		msg = fmt.Sprintf("%d files uploaded (%d replacing a file), %d failed; waiting for more files", j.Succeeded, j.Updated, j.Errors)
+	} else {
+		if j.Total > 0 {
+			progress = done * 100 / j.Total
+		}
+		msg = fmt.Sprintf("%d of %d assets exported", done, j.Total)
 	}
-	state, msg := string(j.State), fmt.Sprintf("%d of %d assets exported", done, j.Total)
 	switch j.State {
 	case store.JobPaused:
 		state, msg = "WaitingClient", "Paused"
 	case store.JobScheduled:
 		state, msg = string(store.JobNew), "Scheduled"
+	case store.JobHeld:
+		state, msg = string(store.JobNew), "Scheduled, paused"
 	case store.JobNew:
 		msg = "Queued"
 	}
@@ -365,8 +399,8 @@ func (s *Service) activeJob(ctx context.Context, j store.Job) *ipsapi.ActiveJob 
 		TotalSize: int32(min(j.Total, math.MaxInt32)), Progress: int32(progress), ProgressMessage: msg,
 		LastProgressUpdate: ipsapi.NewDateTime(updated.UTC()),
 		TaskProgressArray: &ipsapi.TaskProgressArray{Items: []*ipsapi.TaskProgress{{
-			TaskType: "ExportTask", TaskState: taskState, NumProcessed: int32(done),
-			NumPending: int32(j.Total - done), Progress: float64(progress) / 100, ProgressMessage: msg,
+			TaskType: task, TaskState: taskState, NumProcessed: int32(done),
+			NumPending: int32(max(pending, 0)), Progress: float64(progress) / 100, ProgressMessage: msg,
 			LastProgressUpdate:    ipsapi.NewDateTime(updated.UTC()),
 			TaskItemProgressArray: &ipsapi.TaskItemProgressArray{},
 		}}},
@@ -380,7 +414,7 @@ func (s *Service) activeJob(ctx context.Context, j store.Job) *ipsapi.ActiveJob 
 // jobHandles lists a job's asset handles in submitted order.
 func (s *Service) jobHandles(ctx context.Context, jobHandle string) []string {
 	rows, _, err := s.store.JobAssets(ctx, store.JobAssetQuery{JobHandle: jobHandle,
-		Outcomes: []string{store.OutcomePending, store.OutcomeSuccess, store.OutcomeWarning, store.OutcomeError}})
+		Outcomes: []string{store.OutcomePending, store.OutcomeSuccess, store.OutcomeWarning, store.OutcomeError, store.OutcomeCancelled}})
 	if err != nil {
 		s.log.Warn("job asset handles", "job", jobHandle, "err", err)
 		return nil
@@ -413,7 +447,7 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	zone := s.jobs.Location().String()
+	zone := s.jobs.Location().String() // an IANA name (jobs.LocalZone)
 	out := &ipsapi.ScheduledJobArray{}
 	match := func(handle, name string) bool {
 		return (p.JobHandle == "" || p.JobHandle == handle) && (p.OriginalName == "" || p.OriginalName == name)
@@ -437,10 +471,10 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 				CompanyHandle: co.Handle, JobHandle: sc.Handle, Name: sc.OriginalName, OriginalName: sc.OriginalName,
 				Type_: sc.Type, SubmitUserEmail: s.userEmail(ctx, sc.SubmitUserHandle), Locale: sc.Locale,
 				Description: sc.Description, ExecSchedule: sc.Cron, NextFireTime: dateTime(sc.NextFire),
-				TimeZone: zone, TriggerState: "Normal", ExportJob: ej,
+				TimeZone: zone, TriggerState: triggerState(sc.State), ExportJob: ej,
 			})
 		}
-		waiting, err := s.store.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: []store.JobState{store.JobScheduled}})
+		waiting, err := s.store.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle, States: store.WaitingJobStates})
 		if err != nil {
 			return nil, fmt.Errorf("getScheduledJobs: %w", err)
 		}
@@ -452,244 +486,56 @@ func (s *Service) getScheduledJobs(ctx context.Context, c *call) (any, error) {
 				CompanyHandle: co.Handle, JobHandle: j.Handle, Name: j.Name, OriginalName: j.OriginalName,
 				Type_: j.Type, SubmitUserEmail: s.userEmail(ctx, j.SubmitUserHandle), Locale: j.Locale,
 				Description: j.Description, NextFireTime: dateTime(j.ExecTime), TimeZone: zone,
-				TriggerState: "Normal", ExportJob: echoExportJob(j.Spec, s.jobHandles(ctx, j.Handle)),
+				TriggerState: triggerState(j.State), ExportJob: echoExportJob(j.Spec, s.jobHandles(ctx, j.Handle)),
 			})
 		}
 	}
 	return &ipsapi.GetScheduledJobsReturn{JobArray: out}, nil
 }
 
-// Job log types (docs/exports.md, "Logs and counts").
-func logTypes(jobType string) (begin, end, success, warning, failure string) {
-	if jobType == store.JobTypeUpload {
-		return "BeginUpload", "EndUpload", "UploadSuccess", "UploadWarning", "UploadError"
+// triggerState is ScheduledJob/triggerState (r-job-trigger-states.md): a
+// held job or schedule is Paused, every other one Normal.
+func triggerState(st store.JobState) string {
+	if st == store.JobHeld {
+		return "Paused"
 	}
-	return "BeginExport", "EndExport", "ExportSuccess", "ExportWarning", "ExportError"
+	return "Normal"
 }
 
-const logTypeArchive = "ExportArchive"
-
-func (s *Service) jobLog(ctx context.Context, j store.Job) *ipsapi.JobLog {
-	begin, end, _, _, _ := logTypes(j.Type)
-	logType := begin
-	if slices.Contains(store.EndedJobStates, j.State) {
-		logType = end
-	}
-	return &ipsapi.JobLog{
-		CompanyHandle: j.CompanyHandle, JobHandle: j.Handle, JobName: j.Name, OriginalJobName: j.OriginalName,
-		SubmitUserEmail: s.userEmail(ctx, j.SubmitUserHandle), LogType: logType,
-		StartDate: dateTime(j.Started), EndDate: dateTime(j.Ended), Description: j.Description,
-		FileSuccessCount: int32(j.Succeeded), FileErrorCount: int32(j.Errors), FileWarningCount: int32(j.Warnings),
-		TotalFileCount: int32(j.Total), TransferSuccessCount: int32(j.Succeeded), TransferErrorCount: int32(j.Errors),
-		TransferWarningCount: int32(j.Warnings), FatalError: j.State == store.JobFailed,
-	}
+// target is what a job operation's jobHandle names: a recurring schedule,
+// or a job.
+type target struct {
+	schedule *store.Schedule
+	job      store.Job
 }
 
-func (s *Service) getJobLogs(ctx context.Context, c *call) (any, error) {
-	var p ipsapi.GetJobLogsParam
-	if err := c.decode(&p); err != nil {
-		return nil, err
+// findTarget resolves a jobHandle of the company: a schedule's handle, or
+// a job's. Another company's is not found, like an unknown one.
+func (s *Service) findTarget(ctx context.Context, co store.Company, handle string) (target, error) {
+	handle = strings.TrimSpace(handle)
+	if handle == "" {
+		return target{}, soap.Missing("jobHandle")
 	}
-	cos, err := s.companiesFor(ctx, c, p.CompanyHandle)
+	sc, err := s.store.ScheduleByHandle(ctx, co.Handle, handle)
+	switch {
+	case err == nil:
+		return target{schedule: &sc}, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return target{}, fmt.Errorf("schedule %s: %w", handle, err)
+	}
+	j, err := s.findJob(ctx, co, handle, "")
 	if err != nil {
-		return nil, err
+		return target{}, err
 	}
-	limit := int(p.NumRows)
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
-	}
-	desc, err := sortDescending(p.SortDirection, true)
-	if err != nil {
-		return nil, err
-	}
-	var all []store.Job
-	for _, co := range cos {
-		list, err := s.store.ListJobs(ctx, store.JobQuery{
-			CompanyHandle: co.Handle, From: p.StartDate.ToGoTime(), To: p.EndDate.ToGoTime(), Descending: true,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("getJobLogs: %w", err)
-		}
-		for _, j := range list {
-			if j.State == store.JobScheduled || (p.UserHandle != "" && j.SubmitUserHandle != p.UserHandle) {
-				continue
-			}
-			all = append(all, j)
-		}
-	}
-	key, err := jobSortKey(p.SortBy)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(all, func(a, b store.Job) int {
-		r := key(a, b)
-		if desc {
-			r = -r
-		}
-		return r
-	})
-	if len(all) > limit {
-		all = all[:limit]
-	}
-	out := &ipsapi.JobLogArray{}
-	for _, j := range all {
-		out.Items = append(out.Items, s.jobLog(ctx, j))
-	}
-	return &ipsapi.GetJobLogsReturn{JobLogArray: out}, nil
+	return target{job: j}, nil
 }
 
-func sortDescending(dir string, def bool) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(dir)) {
-	case "":
-		return def, nil
-	case "ascending":
-		return false, nil
-	case "descending":
-		return true, nil
-	}
-	return false, soap.Invalid("sortDirection", dir, "must be Ascending or Descending")
-}
-
-func jobSortKey(by string) (func(a, b store.Job) int, error) {
-	cmpInt := func(f func(store.Job) int) func(a, b store.Job) int {
-		return func(a, b store.Job) int { return f(a) - f(b) }
-	}
-	switch strings.ToLower(strings.TrimSpace(by)) {
-	case "", "startdate":
-		return func(a, b store.Job) int { return a.Submitted.Compare(b.Submitted) }, nil
-	case "jobname":
-		return func(a, b store.Job) int { return strings.Compare(a.Name, b.Name) }, nil
-	case "logtype":
-		return func(a, b store.Job) int { return strings.Compare(string(a.State), string(b.State)) }, nil
-	case "filesuccesscount":
-		return cmpInt(func(j store.Job) int { return j.Succeeded }), nil
-	case "fileerrorcount":
-		return cmpInt(func(j store.Job) int { return j.Errors }), nil
-	case "filewarningcount":
-		return cmpInt(func(j store.Job) int { return j.Warnings }), nil
-	case "companyname":
-		return func(a, b store.Job) int { return strings.Compare(a.CompanyHandle, b.CompanyHandle) }, nil
-	case "userid", "email":
-		return func(a, b store.Job) int { return strings.Compare(a.SubmitUserHandle, b.SubmitUserHandle) }, nil
-	}
-	return nil, soap.Invalid("sortBy", by, "must be a Job Log Sort Field (JobName, LogType, StartDate, CompanyName, UserId, Email, FileErrorCount, FileWarningCount, FileSuccessCount)")
-}
-
-func (s *Service) getJobLogDetails(ctx context.Context, c *call) (any, error) {
-	var p ipsapi.GetJobLogDetailsParam
-	if err := c.decode(&p); err != nil {
-		return nil, err
-	}
-	co, err := s.company(ctx, c, p.CompanyHandle)
-	if err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(p.JobHandle) == "" && strings.TrimSpace(p.OriginalName) == "" {
-		return nil, soap.Missing("jobHandle or originalName")
-	}
-	var wanted []string // logTypeArray
-	if p.LogTypeArray != nil {
-		if wanted, err = s.stringList("logTypeArray", p.LogTypeArray); err != nil {
-			return nil, err
-		}
-	}
-	j, err := s.findJob(ctx, co, p.JobHandle, p.OriginalName)
-	if err != nil {
-		return nil, err
-	}
-	perPage := int(p.RecordsPerPage)
-	if perPage <= 0 || perPage > 1000 {
-		perPage = 1000
-	}
-	page := max(int(p.ResultsPage), 1)
-	desc, err := sortDescending(p.SortDirection, false)
-	if err != nil {
-		return nil, err
-	}
-	switch strings.ToLower(strings.TrimSpace(p.SortBy)) {
-	case "", "date", "logtype":
-	default:
-		return nil, soap.Invalid("sortBy", p.SortBy, "must be Date or LogType")
-	}
-
-	_, _, success, warning, failure := logTypes(j.Type)
-	outcomeOf := map[string]string{success: store.OutcomeSuccess, warning: store.OutcomeWarning, failure: store.OutcomeError}
-	var outcomes []string
-	wantArchive := true
-	if p.LogTypeArray != nil && len(p.LogTypeArray.Items) > 0 {
-		// An array of blank items still filters (to nothing).
-		wantArchive = false
-		for _, t := range wanted {
-			if o, ok := outcomeOf[t]; ok {
-				outcomes = append(outcomes, o)
-			}
-			if t == logTypeArchive {
-				wantArchive = true
-			}
-		}
-		if len(outcomes) == 0 {
-			outcomes = []string{"none"} // no asset rows match
-		}
-	}
-	ended := slices.Contains(store.EndedJobStates, j.State)
-	archive := wantArchive && ended && j.Type == store.JobTypeExport && j.Succeeded > 0 && !j.Purged
-	rows, total, err := s.store.JobAssets(ctx, store.JobAssetQuery{
-		JobHandle: j.Handle, Outcomes: outcomes, Descending: desc,
-		Offset: (page - 1) * perPage, Limit: perPage,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("getJobLogDetails: %w", err)
-	}
-	base := c.req.BaseURL
-	if base == "" {
-		base = s.jobs.PublicURL()
-	}
-	details := &ipsapi.JobLogDetailArray{}
-	archiveDetail := func() *ipsapi.JobLogDetail {
-		return &ipsapi.JobLogDetail{
-			LogMessage: fmt.Sprintf("Export archive of %d files, available until %s", j.Succeeded, j.Expires.UTC().Format(time.RFC3339)),
-			LogType:    logTypeArchive, DateCreated: ipsapi.NewDateTime(j.Ended.UTC()),
-			AssetName: s.jobs.ArchiveURL(base, j), AssetType: "Zip",
-		}
-	}
-	// The archive row comes last in date order, first in reverse; it
-	// counts in detailTotalRows.
-	if archive && desc && page == 1 {
-		details.Items = append(details.Items, archiveDetail())
-	}
-	for _, r := range rows {
-		t := map[string]string{store.OutcomeSuccess: success, store.OutcomeWarning: warning, store.OutcomeError: failure}[r.Outcome]
-		msg := r.Message
-		if j.Type == store.JobTypeExport && r.Outcome != store.OutcomeError && r.OutputPath != "" {
-			link := s.jobs.FileURL(base, j, r.OutputPath)
-			if msg == "" {
-				msg = "Exported " + r.OutputPath + ": " + link
-			} else {
-				msg = "Exported " + r.OutputPath + " with a warning: " + msg + ": " + link
-			}
-		}
-		details.Items = append(details.Items, &ipsapi.JobLogDetail{
-			LogMessage: msg, LogType: t, DateCreated: ipsapi.NewDateTime(r.Finished.UTC()),
-			AssetName: r.AssetName, AssetType: r.AssetType, AssetHandle: r.AssetHandle,
-		})
-	}
-	if archive && !desc && (page-1)*perPage+len(rows) >= total && len(details.Items) < perPage {
-		details.Items = append(details.Items, archiveDetail())
-	}
-	if archive {
-		total++
-	}
-	log := s.jobLog(ctx, j)
-	log.DetailTotalRows = int32(total)
-	log.DetailArray = details
-	return &ipsapi.GetJobLogDetailsReturn{JobLogArray: &ipsapi.JobLogArray{Items: []*ipsapi.JobLog{log}}}, nil
-}
-
-// jobControl is pauseJob, resumeJob and stopJob: the job by handle,
-// then the engine's transition; a job not in a state that allows it is
-// 30001 naming its state.
-func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(context.Context, store.Job) error) (any, error) {
-	// pauseJobParam, resumeJobParam and stopJobParam share one shape.
+// jobControl is pauseJob, resumeJob, stopJob, executeJob and deleteJob: the
+// job or schedule by handle, then the engine's transition; one whose state
+// does not allow it is 30001 naming its state.
+func (s *Service) jobControl(ctx context.Context, c *call, op string,
+	onJob func(context.Context, store.Job) error, onSchedule func(context.Context, store.Schedule) error) (any, error) {
+	// The control operations' params share one shape.
 	var p struct {
 		CompanyHandle string `xml:"companyHandle"`
 		JobHandle     string `xml:"jobHandle"`
@@ -701,67 +547,69 @@ func (s *Service) jobControl(ctx context.Context, c *call, op string, act func(c
 	if err != nil {
 		return nil, err
 	}
-	j, err := s.findJob(ctx, co, p.JobHandle, "")
+	t, err := s.findTarget(ctx, co, p.JobHandle)
 	if err != nil {
 		return nil, err
 	}
-	if err := act(ctx, j); err != nil {
+	handle := t.job.Handle
+	if t.schedule != nil {
+		handle = t.schedule.Handle
+		err = onSchedule(ctx, *t.schedule)
+	} else {
+		err = onJob(ctx, t.job)
+	}
+	if err != nil {
 		var te *jobs.TransitionError
 		if errors.As(err, &te) {
-			return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s, %s does not apply", j.Handle, te.State, op)
+			what := "job is " + string(te.State)
+			if t.schedule != nil {
+				what = "recurring job is " + scheduleStateName(te.State)
+			}
+			return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: %s, %s does not apply", handle, what, op)
 		}
-		return nil, fmt.Errorf("%s %s: %w", op, j.Handle, err)
+		return nil, fmt.Errorf("%s %s: %w", op, handle, err)
 	}
 	return nil, nil
+}
+
+// scheduleStateName names a schedule's state as getScheduledJobs does.
+func scheduleStateName(st store.JobState) string {
+	if st == store.JobHeld {
+		return "Paused"
+	}
+	return "Scheduled"
+}
+
+// notForSchedules refuses an operation on a recurring schedule.
+func notForSchedules(sc store.Schedule, ev jobs.Event) error {
+	return &jobs.TransitionError{Job: sc.Handle, Event: ev, State: sc.State}
 }
 
 func (s *Service) pauseJob(ctx context.Context, c *call) (any, error) {
-	return s.jobControl(ctx, c, "pauseJob", s.jobs.PauseJob)
+	return s.jobControl(ctx, c, "pauseJob", s.jobs.PauseJob, s.jobs.PauseSchedule)
 }
 
 func (s *Service) resumeJob(ctx context.Context, c *call) (any, error) {
-	return s.jobControl(ctx, c, "resumeJob", s.jobs.ResumeJob)
+	return s.jobControl(ctx, c, "resumeJob", s.jobs.ResumeJob, s.jobs.ResumeSchedule)
 }
 
 func (s *Service) stopJob(ctx context.Context, c *call) (any, error) {
-	return s.jobControl(ctx, c, "stopJob", s.jobs.StopJob)
+	return s.jobControl(ctx, c, "stopJob", s.jobs.StopJob, func(_ context.Context, sc store.Schedule) error {
+		return notForSchedules(sc, jobs.EvStop)
+	})
 }
 
-// deleteJob removes a scheduled job (execTime or execSchedule) or the log
-// and files of an ended one; a running job must be stopped first.
+// executeJob runs a job waiting for its execTime now, or makes a run of a
+// recurring schedule now (r-execute-job.md).
+func (s *Service) executeJob(ctx context.Context, c *call) (any, error) {
+	return s.jobControl(ctx, c, "executeJob", s.jobs.ExecuteJob, func(ctx context.Context, sc store.Schedule) error {
+		_, err := s.jobs.ExecuteSchedule(ctx, sc)
+		return err
+	})
+}
+
+// deleteJob removes a recurring schedule, or a job in any state with its
+// log and files: one that runs is stopped first (r-delete-job.md).
 func (s *Service) deleteJob(ctx context.Context, c *call) (any, error) {
-	var p ipsapi.DeleteJobParam
-	if err := c.decode(&p); err != nil {
-		return nil, err
-	}
-	co, err := s.company(ctx, c, p.CompanyHandle)
-	if err != nil {
-		return nil, err
-	}
-	h := strings.TrimSpace(p.JobHandle)
-	if h == "" {
-		return nil, soap.Missing("jobHandle")
-	}
-	if err := s.store.DeleteSchedule(ctx, co.Handle, h); err == nil {
-		return nil, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("deleteJob %s: %w", h, err)
-	}
-	j, err := s.findJob(ctx, co, h, "")
-	if err != nil {
-		return nil, err
-	}
-	if j.State != store.JobScheduled && !j.State.Ended() {
-		return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job is %s; stop it before deleting it", j.Handle, j.State)
-	}
-	if j.State == store.JobScheduled {
-		// Take it out of the schedule first, so no worker starts it.
-		if err := s.jobs.StopJob(ctx, j); err != nil {
-			return nil, soap.Errorf(soap.CodeInvalidParameter, "jobHandle %q: job has started; stop it before deleting it", j.Handle)
-		}
-	}
-	if err := s.jobs.DeleteJob(ctx, j); err != nil {
-		return nil, fmt.Errorf("deleteJob: %w", err)
-	}
-	return nil, nil
+	return s.jobControl(ctx, c, "deleteJob", s.jobs.DeleteJob, s.jobs.DeleteSchedule)
 }

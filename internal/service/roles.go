@@ -25,18 +25,20 @@ const (
 func operationRoles() map[string][]string {
 	all := []string{iu, ia, ica, wsu, tsa, tsu, ipa, ipu, ipc, ipcu}
 	return map[string][]string{
-		"checkLogin":        all,
-		"getCompanyInfo":    all,
-		"getUserInfo":       all,
-		"getAssets":         all,
-		"getAssetsByName":   {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
-		"searchAssets":      all,
-		"getFolders":        all,
-		"deleteAsset":       {iu, ia, ica, wsu, ipa, ipc, ipcu},
-		"deleteAssets":      {iu, ia, ica, wsu, ipa, ipc, ipcu},
-		"getImageFormats":   {iu, ia, ica, wsu, ipa, ipu, ipc, ipcu},
-		"saveImageFormat":   {iu, ia, ica, wsu, ipa},
-		"deleteImageFormat": {iu, ia, ica, wsu, ipa},
+		"checkLogin":      all,
+		"getCompanyInfo":  all,
+		"getUserInfo":     all,
+		"getAssets":       all,
+		"getAssetsByName": {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
+		"searchAssets":    all,
+		"getFolders":      all,
+		"deleteAsset":     {iu, ia, ica, wsu, ipa, ipc, ipcu},
+		"deleteAssets":    {iu, ia, ica, wsu, ipa, ipc, ipcu},
+		"getImageFormats": {iu, ia, ica, wsu, ipa, ipu, ipc, ipcu},
+		// The page omits ImagePortalAdmin and ImagePortalUser.
+		"getOriginalFilePaths": {iu, ia, ica, wsu, tsa, tsu, ipc, ipcu},
+		"saveImageFormat":      {iu, ia, ica, wsu, ipa},
+		"deleteImageFormat":    {iu, ia, ica, wsu, ipa},
 		// Jobs (docs/wire.md, "Roles"): ImagePortalUser may follow logs only.
 		"submitJob":        {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
 		"getActiveJobs":    {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
@@ -45,7 +47,11 @@ func operationRoles() map[string][]string {
 		"pauseJob":         {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
 		"resumeJob":        {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
 		"deleteJob":        {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
-		"getJobLogs":       all,
+		// The page lists TrialSiteAdmin twice and IpsCompanyAdmin not at
+		// all; the company admin may do what IpsUser may.
+		"executeJob":      {iu, ia, ica, wsu, tsa, tsu, ipa, ipc, ipcu},
+		"getAssetJobLogs": all,
+		"getJobLogs":      all,
 		// The page omits TrialSiteAdmin, though TrialSiteUser may: a slip.
 		"getJobLogDetails": all,
 	}

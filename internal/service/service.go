@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/soap"
 	"github.com/ipsexport/ipsd/internal/store"
 )
@@ -49,7 +50,9 @@ type Service struct {
 	ops     map[string]handler
 	authMem *authCache
 	logins  *loginLimiter
-	now     func() time.Time
+	// msgs speaks the job log's messages in each job's language.
+	msgs *notify.Catalogue
+	now  func() time.Time
 	// dummyHash is compared against for unknown users, so that answering
 	// them costs as long as a wrong password.
 	dummyHash []byte
@@ -96,22 +99,18 @@ func New(st Store, log *slog.Logger, cfg Config) *Service {
 		now:     time.Now,
 	}
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte(time.Now().String()), bcrypt.DefaultCost)
-	s.ops = map[string]handler{
-		"checkLogin":        s.checkLogin,
-		"getCompanyInfo":    s.getCompanyInfo,
-		"getUserInfo":       s.getUserInfo,
-		"getAssets":         s.getAssets,
-		"getAssetsByName":   s.getAssetsByName,
-		"searchAssets":      s.searchAssets,
-		"getFolders":        s.getFolders,
-		"deleteAsset":       s.deleteAsset,
-		"deleteAssets":      s.deleteAssets,
-		"getImageFormats":   s.getImageFormats,
-		"saveImageFormat":   s.saveImageFormat,
-		"deleteImageFormat": s.deleteImageFormat,
+	if msgs, err := notify.NewCatalogue(); err == nil {
+		s.msgs = msgs
+	} else {
+		// The templates are embedded: their own tests catch this first.
+		log.Error("job log messages: templates do not parse; messages name their key", "err", err)
 	}
-	if s.jobs != nil {
-		s.registerJobOps()
+	s.ops = map[string]handler{}
+	for _, op := range operationTable() {
+		if op.jobs && s.jobs == nil {
+			continue
+		}
+		s.ops[op.name] = op.handler(s)
 	}
 	return s
 }

@@ -55,10 +55,23 @@ func (f *fakeEngine) control(op string) error {
 	f.controlled = append(f.controlled, op)
 	return f.controlErr
 }
-func (f *fakeEngine) PauseJob(context.Context, store.Job) error  { return f.control("pause") }
-func (f *fakeEngine) ResumeJob(context.Context, store.Job) error { return f.control("resume") }
-func (f *fakeEngine) StopJob(context.Context, store.Job) error   { return f.control("stop") }
-func (f *fakeEngine) DeleteJob(context.Context, store.Job) error { return f.control("delete") }
+func (f *fakeEngine) PauseJob(context.Context, store.Job) error   { return f.control("pause") }
+func (f *fakeEngine) ResumeJob(context.Context, store.Job) error  { return f.control("resume") }
+func (f *fakeEngine) StopJob(context.Context, store.Job) error    { return f.control("stop") }
+func (f *fakeEngine) DeleteJob(context.Context, store.Job) error  { return f.control("delete") }
+func (f *fakeEngine) ExecuteJob(context.Context, store.Job) error { return f.control("execute") }
+func (f *fakeEngine) PauseSchedule(context.Context, store.Schedule) error {
+	return f.control("pause schedule")
+}
+func (f *fakeEngine) ResumeSchedule(context.Context, store.Schedule) error {
+	return f.control("resume schedule")
+}
+func (f *fakeEngine) ExecuteSchedule(context.Context, store.Schedule) (store.Job, error) {
+	return store.Job{}, f.control("execute schedule")
+}
+func (f *fakeEngine) DeleteSchedule(context.Context, store.Schedule) error {
+	return f.control("delete schedule")
+}
 func (f *fakeEngine) ArchiveURL(base string, j store.Job) string { return base + "/zip/" + j.Handle }
 func (f *fakeEngine) FileURL(base string, j store.Job, path string) string {
 	return base + "/file/" + j.Handle + "/" + path

@@ -252,6 +252,10 @@ func parseFault(format string, args ...any) *Fault {
 // Parse reads an envelope (SOAP 1.1, 1.2) or a bare <Request>. It refuses
 // DTDs and entity declarations, and documents past the limits.
 func Parse(body []byte, lim Limits) (*Request, error) {
+	// A UTF-8 byte-order mark leads documents that WCF clients and
+	// Windows editors write (docs/wire.md, "Requests"); Go's decoder would
+	// read it as text before the root.
+	body = bytes.TrimPrefix(body, utf8BOM)
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = true
 	d.CharsetReader = charsetReader
@@ -266,6 +270,9 @@ func Parse(body []byte, lim Limits) (*Request, error) {
 	}
 	return req, nil
 }
+
+// utf8BOM is the UTF-8 encoding of U+FEFF.
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	enc, err := htmlindex.Get(label)

@@ -253,3 +253,22 @@ func TestPresent(t *testing.T) {
 	assert.Equal(t, CodeInvalidXML, AsFault(err).Code)
 	assert.Empty(t, p.CompanyHandle)
 }
+
+// A UTF-8 byte-order mark before the document, as WCF clients and
+// Windows-saved templates send it, is read past on every shape; one
+// anywhere else is text, refused as before.
+func TestParseByteOrderMark(t *testing.T) {
+	const bom = "\xef\xbb\xbf"
+	for _, tc := range clientShapes {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := Parse([]byte(bom+tc.body), DefaultLimits())
+			require.NoError(t, err)
+			assert.Equal(t, tc.transport, req.Transport)
+			assert.Equal(t, "getAssetsByName", req.Operation)
+		})
+	}
+	_, err := Parse([]byte(" "+bom+clientShapes[1].body), DefaultLimits())
+	assert.Error(t, err, "a mark after a space is text before the root")
+	_, err = Parse([]byte(bom+bom+clientShapes[1].body), DefaultLimits())
+	assert.Error(t, err, "one mark only")
+}

@@ -22,17 +22,26 @@ type JobState string
 // Job states.
 const (
 	JobScheduled JobState = "Scheduled" // execTime in the future; not started
-	JobNew       JobState = "New"       // queued
+	// JobHeld is a scheduled job (or a recurring schedule) paused before
+	// its time: it does not start until resumed.
+	JobHeld      JobState = "Held"
+	JobNew       JobState = "New" // queued
 	JobRunning   JobState = "Running"
 	JobPaused    JobState = "Paused"   // pauseJob: the worker holds after the asset in hand
 	JobStopping  JobState = "Stopping" // stopJob: the worker ends after the asset in hand
 	JobCompleted JobState = "Completed"
 	JobStopped   JobState = "Stopped"
 	JobFailed    JobState = "Failed" // the job itself failed (not one asset)
+	// JobDeleting is a job deleteJob removes once no worker holds it: it is
+	// gone for every reader (ListJobs leaves it out unless asked for it).
+	JobDeleting JobState = "Deleting"
 )
 
 // JobStates lists every state.
-var JobStates = []JobState{JobScheduled, JobNew, JobRunning, JobPaused, JobStopping, JobCompleted, JobStopped, JobFailed}
+var JobStates = []JobState{JobScheduled, JobHeld, JobNew, JobRunning, JobPaused, JobStopping, JobCompleted, JobStopped, JobFailed, JobDeleting}
+
+// WaitingJobStates are the states of a job waiting for its execTime.
+var WaitingJobStates = []JobState{JobScheduled, JobHeld}
 
 // ActiveJobStates are the states of a job that has not ended.
 var ActiveJobStates = []JobState{JobNew, JobRunning, JobPaused, JobStopping}
@@ -58,6 +67,8 @@ const (
 	OutcomeSuccess = "Success"
 	OutcomeWarning = "Warning"
 	OutcomeError   = "Error"
+	// OutcomeCancelled: the job was stopped before the asset was taken up.
+	OutcomeCancelled = "Cancelled"
 )
 
 // Job is one run of an IPS job: an export, or an upload through UploadFile.
@@ -83,8 +94,14 @@ type Job struct {
 	// ExecTime is when the job was asked to run (zero: at once).
 	ExecTime time.Time
 	// Total is the number of assets; the counts are of finished assets.
-	// Succeeded includes the ones with a warning, as IPS counts them.
-	Total, Succeeded, Warnings, Errors int
+	// Succeeded includes the ones with a warning, as IPS counts them, and
+	// the ones that replaced an asset's file (Updated counts those);
+	// Cancelled are the assets a stop left untouched. Succeeded + Errors +
+	// Cancelled is the number finished.
+	Total, Succeeded, Warnings, Errors, Cancelled, Updated int
+	// Announced is set once the job's start has been told (its Started
+	// mail sent or not needed), so that no asset's mail overtakes it.
+	Announced bool
 	// BytesWritten sums the sizes of the files the job wrote.
 	BytesWritten int64
 	Submitted    time.Time
@@ -129,13 +146,19 @@ type JobAsset struct {
 	FileName    string // the asset's original file name
 	Outcome     string // Outcome*; "" while pending
 	Message     string
+	// Replaced: the file replaced an existing asset's file (an upload with
+	// overwrite); it counts in the job's Updated.
+	Replaced bool
 	// OutputPath is the job-relative path of the file written ("shoes/a.jpg");
 	// BlobKey where it is stored.
 	OutputPath string
 	BlobKey    string
 	Size       int64
 	SHA256     string
-	Finished   time.Time
+	// Began is when work on the asset began (zero when it never did: a
+	// cancelled asset, or one that failed before any work).
+	Began    time.Time
+	Finished time.Time
 
 	// SourceKey and SourceSHA256 are the original an export captured at
 	// submit (the asset's StorageKey and SHA256 then): the worker reads
@@ -156,13 +179,15 @@ type JobFile struct {
 
 // JobQuery selects jobs for getJobLogs / getActiveJobs.
 type JobQuery struct {
-	CompanyHandle string     // required
-	States        []JobState // empty = any
-	Types         []string   // empty = any
-	OriginalName  string     // "" = any; exact
-	From, To      time.Time
-	Descending    bool // by Submitted
-	Limit         int  // 0 = no limit
+	CompanyHandle string // required
+	// States filters; empty = any but JobDeleting (a job being deleted is
+	// gone for every reader).
+	States       []JobState
+	Types        []string // empty = any
+	OriginalName string   // "" = any; exact
+	From, To     time.Time
+	Descending   bool // by Submitted
+	Limit        int  // 0 = no limit
 }
 
 // JobAssetQuery pages the assets of a job.
@@ -174,6 +199,53 @@ type JobAssetQuery struct {
 	Descending bool // by Seq
 	Offset     int
 	Limit      int // 0 = no limit
+}
+
+// LogRowKind is one kind of the rows a job's assets give its log.
+type LogRowKind string
+
+// Log row kinds: an asset began, and each outcome (a success that replaced
+// an asset's file is LogUpdated, not LogSuccess).
+const (
+	LogBegin     LogRowKind = "Begin"
+	LogSuccess   LogRowKind = "Success"
+	LogUpdated   LogRowKind = "Updated"
+	LogWarning   LogRowKind = "Warning"
+	LogError     LogRowKind = "Error"
+	LogCancelled LogRowKind = "Cancelled"
+)
+
+// LogRowKinds lists every kind.
+var LogRowKinds = []LogRowKind{LogBegin, LogSuccess, LogUpdated, LogWarning, LogError, LogCancelled}
+
+// JobLogQuery pages the rows a job's assets give its log: one LogBegin row
+// per asset with Began, one outcome row per finished asset.
+type JobLogQuery struct {
+	JobHandle string
+	// Kinds filters; empty = every kind.
+	Kinds []LogRowKind
+	// ByKind orders by kind, in the order Kinds lists them (all of
+	// LogRowKinds when Kinds is empty), then by time; else by time. Ties
+	// go by Seq, then a Begin row before its outcome row.
+	ByKind     bool
+	Descending bool // the whole order reversed
+	Offset     int
+	Limit      int // 0 = no limit
+}
+
+// JobLogRow is one row of a job's log: an asset and the time of the row
+// (Began for LogBegin, Finished otherwise).
+type JobLogRow struct {
+	Kind  LogRowKind
+	Time  time.Time
+	Asset JobAsset
+}
+
+// AssetJobLog is one job log row naming an asset: a finished job asset
+// with the job it belongs to.
+type AssetJobLog struct {
+	Job   Job
+	Asset JobAsset
 }
 
 // Schedule is a recurring job (submitJob with execSchedule): each time it
@@ -189,8 +261,10 @@ type Schedule struct {
 	NotifyUserHandle string
 	Spec             []byte
 	Cron             string // as submitted
-	NextFire         time.Time
-	Created          time.Time
+	// State is JobScheduled, or JobHeld while paused (it does not fire).
+	State    JobState
+	NextFire time.Time
+	Created  time.Time
 }
 
 // Jobs is the job part of the store.
@@ -217,6 +291,15 @@ type Jobs interface {
 	AddJobAssets(ctx context.Context, handle string, assets []JobAsset) ([]JobAsset, error)
 	// JobAssets pages a job's assets by Seq; total counts all that match.
 	JobAssets(ctx context.Context, q JobAssetQuery) (assets []JobAsset, total int, err error)
+	// JobLog pages the rows a job's assets give its log (JobLogQuery);
+	// total counts all that match. ErrNotFound if the job is unknown.
+	JobLog(ctx context.Context, q JobLogQuery) (rows []JobLogRow, total int, err error)
+	// AssetJobLogs lists the finished job assets of a company's jobs
+	// (JobDeleting ones left out) that name assetHandle, newest first, at
+	// most limit (0 = no limit).
+	AssetJobLogs(ctx context.Context, companyHandle, assetHandle string, limit int) ([]AssetJobLog, error)
+	// MarkJobAnnounced sets a job's Announced.
+	MarkJobAnnounced(ctx context.Context, handle string) error
 	// JobFiles returns the files a job wrote (its Success and Warning
 	// assets with a BlobKey) by Seq: all when path is "", else the one
 	// whose OutputPath is path. ErrNotFound if the job is unknown.
@@ -224,7 +307,8 @@ type Jobs interface {
 	// PendingJobAssets returns the pending assets with from <= Seq < to.
 	PendingJobAssets(ctx context.Context, handle string, from, to int) ([]JobAsset, error)
 	// FinishJobAsset records the outcome of a pending asset (matched by
-	// JobHandle and Seq) and adds it to the job's counts and BytesWritten,
+	// JobHandle and Seq), with its Message, output, Replaced, Began and
+	// Finished, and adds it to the job's counts and BytesWritten,
 	// atomically. It reports false, changing nothing, when the asset was
 	// already finished: a retried worker never counts an asset twice.
 	FinishJobAsset(ctx context.Context, a JobAsset) (bool, error)
@@ -247,11 +331,19 @@ type Jobs interface {
 	CreateSchedule(ctx context.Context, s Schedule) (Schedule, error)
 	Schedules(ctx context.Context, companyHandle string) ([]Schedule, error) // ordered by NextFire
 	DeleteSchedule(ctx context.Context, companyHandle, handle string) error  // ErrNotFound if unknown
-	// DueSchedules lists schedules of any company with NextFire <= t.
+	// DueSchedules lists the JobScheduled (not held) schedules of any
+	// company with NextFire <= t.
 	DueSchedules(ctx context.Context, t time.Time) ([]Schedule, error)
+	// SetScheduleState moves a schedule to state to (JobScheduled or
+	// JobHeld) if its state is one of from, and reports whether it did;
+	// ErrNotFound if there is no such schedule.
+	SetScheduleState(ctx context.Context, handle string, from []JobState, to JobState) (bool, error)
+	// ScheduleByHandle finds a schedule; companyHandle "" matches any.
+	ScheduleByHandle(ctx context.Context, companyHandle, handle string) (Schedule, error)
 	// AdvanceSchedule moves NextFire from prev to next if it is still
-	// prev, and reports whether it did: of several processes firing the
-	// same schedule, exactly one wins.
+	// prev and the schedule is not held, and reports whether it did: of
+	// several processes firing the same schedule, exactly one wins, and
+	// none fires a schedule held meanwhile.
 	AdvanceSchedule(ctx context.Context, handle string, prev, next time.Time) (bool, error)
 
 	// InTx runs fn in one write transaction: committed when fn returns

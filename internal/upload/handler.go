@@ -595,6 +595,7 @@ func (u *post) file(p *multipart.Part, name, filename string) *soap.Fault {
 	if f := u.begin(); f != nil {
 		return f
 	}
+	began := u.h.now() // the file's FileBegin row in the job log
 	src, field := filename, fmt.Sprintf("filename of file part %q", name)
 	if u.params.FileName != "" {
 		src, field = u.params.FileName, "uploadParams/fileName"
@@ -674,6 +675,7 @@ func (u *post) file(p *multipart.Part, name, filename string) *soap.Fault {
 	ja := store.JobAsset{
 		AssetHandle: asset.Handle, AssetName: asset.Name, AssetType: asset.Type,
 		FolderPath: t.Folder, FileName: asset.FileName, Size: asset.Size, SHA256: asset.SHA256,
+		Replaced: len(existing) > 0, Began: began, // fileUpdateCount counts replacements
 	}
 	if err := u.record(ja, outcome, msg); err != nil {
 		// The job ended under us (timed out while this file came in) or
@@ -720,7 +722,7 @@ func (u *post) record(ja store.JobAsset, outcome, msg string) error {
 	}
 	a := added[0]
 	a.Outcome, a.Message, a.Finished = outcome, msg, u.h.now()
-	a.Size, a.SHA256 = ja.Size, ja.SHA256
+	a.Size, a.SHA256, a.Replaced, a.Began = ja.Size, ja.SHA256, ja.Replaced, ja.Began
 	if _, err := u.h.cfg.Store.FinishJobAsset(ctx, a); err != nil {
 		return err
 	}

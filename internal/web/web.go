@@ -95,7 +95,7 @@ type Job struct {
 	Name    string
 	RunName string
 	Type    string // Export, Upload
-	State   string // Scheduled, New, Running, Paused, Stopping, Completed, Stopped, Failed
+	State   string // Scheduled, Held, New, Running, Paused, Stopping, Completed, Stopped, Failed
 	// Recurring is the cron expression of a recurring schedule (then
 	// NextRun is when it fires next and the row has no job page).
 	Recurring string
@@ -104,6 +104,9 @@ type Job struct {
 	Succeeded int // including those with a warning
 	Warnings  int
 	Errors    int
+	// Cancelled are the assets a stop left untouched: neither exported
+	// nor failed.
+	Cancelled int
 	Submitted time.Time
 	Started   time.Time
 	Ended     time.Time
@@ -117,7 +120,7 @@ type Job struct {
 }
 
 // Done is the number of assets finished.
-func (j Job) Done() int { return j.Succeeded + j.Errors }
+func (j Job) Done() int { return j.Succeeded + j.Errors + j.Cancelled }
 
 // Progress is the percentage of assets finished.
 func (j Job) Progress() int {
@@ -170,7 +173,7 @@ type JobList struct {
 // Detail is one log detail of a job: an asset's outcome.
 type Detail struct {
 	Time      time.Time
-	Outcome   string // Success, Warning, Error
+	Outcome   string // Success, Warning, Error, Cancelled
 	AssetName string
 	AssetType string
 	Message   string

@@ -1105,7 +1105,7 @@ func testSchedules(t *testing.T, s store.Store) {
 	assert.Equal(t, store.Schedule{
 		Handle: nightly.Handle, CompanyHandle: co.Handle, Type: store.JobTypeExport, OriginalName: "nightly",
 		Description: "every night", Locale: "de-DE", SubmitUserHandle: "u|1", NotifyUserHandle: "u|2",
-		Spec: []byte(`{"fmt":"png"}`), Cron: "00 00 00 * *", NextFire: t0.Add(2 * time.Hour), Created: nightly.Created,
+		Spec: []byte(`{"fmt":"png"}`), Cron: "00 00 00 * *", State: store.JobScheduled, NextFire: t0.Add(2 * time.Hour), Created: nightly.Created,
 	}, nightly)
 	assert.True(t, nightly.Created.After(before) && nightly.Created.Before(after))
 

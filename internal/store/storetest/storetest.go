@@ -89,6 +89,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BlobGarbage/Release", testBlobGarbageRelease},
 		{"BlobGarbage/Jobs", testBlobGarbageJobs},
 		{"Jobs/ReserveBytes", testReserveJobBytes},
+		{"Schedules/State", testScheduleState},
+		{"Jobs/FinishAssetKinds", testFinishJobAssetKinds},
+		{"Jobs/Deleting", testDeletingJobHidden},
+		{"Jobs/Announced", testMarkJobAnnounced},
+		{"Jobs/Log", testJobLog},
+		{"Jobs/LogPaging", testJobLogPaging},
+		{"Jobs/AssetJobLogs", testAssetJobLogs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -339,6 +339,11 @@ func description() *api {
 		el("detailArray", "JobLogDetailArray").opt(),
 	}})
 	t(arrayOf("JobLogArray", "JobLog"))
+	t(&ctype{name: "AssetJobLog", doc: "as the reference page lists it (r-asset-job-log.md); auxArray is a JobLogDetailArray there", fields: []*field{
+		str("jobHandle"), str("jobName"), str("logMessage"), str("logType"), str("submitUserEmail"), date("logDate"),
+		el("auxArray", "JobLogDetailArray").opt(),
+	}})
+	t(arrayOf("AssetJobLogArray", "AssetJobLog"))
 
 	// --- operations ---
 	o := func(x *op) { a.ops = append(a.ops, x) }
@@ -426,9 +431,16 @@ func description() *api {
 		i32("recordsPerPage").opt().from(V12), i32("resultsPage").opt().from(V12),
 		str("sortBy").opt().from(V12), str("sortDirection").opt().from(V12),
 	}, ret: []*field{el("jobLogArray", "JobLogArray")}})
+	o(&op{name: "getAssetJobLogs", doc: "IPS 4.0 (its example is in the 2008-01-15 namespace): not in the pre-4.0 WSDL", since: V12,
+		param: []*field{str("companyHandle"), str("assetHandle")},
+		ret:   []*field{el("jobLogArray", "AssetJobLogArray")}})
+	o(&op{name: "getOriginalFilePaths", doc: "as the pre-4.0 WSDL and the reference page declare it",
+		param: []*field{str("companyHandle"), el("assetHandleArray", "HandleArray")},
+		ret:   []*field{el("originalFileArray", "StringArray")}})
 	o(&op{name: "stopJob", param: handleParam()})
 	o(&op{name: "pauseJob", param: handleParam()})
 	o(&op{name: "resumeJob", param: handleParam()})
+	o(&op{name: "executeJob", doc: "as the pre-4.0 WSDL declares it (IPS 3.7): run a scheduled job now", param: handleParam()})
 	o(&op{name: "deleteJob", param: handleParam()})
 	return a
 }

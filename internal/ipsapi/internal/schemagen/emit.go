@@ -164,7 +164,8 @@ func layoutDoc(v ver) []string {
 	case v == U:
 		return []string{
 			"Layout pre-4.0: the shapes of the real pre-4.0 IpsApi.wsdl, with this server's operations as a superset:",
-			"submitJobParam also takes exportJob; getAssetsByName and deleteAssets are declared with their current fields.",
+			"submitJobParam also takes exportJob; getAssetsByName and deleteAssets are declared with their current fields;",
+			"getAssetJobLogs (IPS 4.0) is not.",
 			"authHeader and the faults come from IpsApiCommon.xsd (included), the same namespace.",
 		}
 	case v < V16:
@@ -232,6 +233,9 @@ func genSchema(a *api, v ver) string {
 	}
 	w.blank()
 	for _, o := range a.ops {
+		if !o.in(v) {
+			continue
+		}
 		w.inlineElement(o.name+"Param", o.doc, o.param, v)
 		w.inlineElement(o.name+"Return", "", o.ret, v)
 	}
@@ -277,6 +281,9 @@ func genWSDL(a *api, v ver) string {
 	w.blank()
 
 	for _, o := range a.ops {
+		if !o.in(v) {
+			continue
+		}
 		w.open("wsdl:message", "name", o.name)
 		w.empty("wsdl:part", "name", "input", "element", "types:"+o.name+"Param")
 		w.close("wsdl:message")
@@ -297,6 +304,9 @@ func genWSDL(a *api, v ver) string {
 
 	w.open("wsdl:portType", "name", "IpsApiPortType")
 	for _, o := range a.ops {
+		if !o.in(v) {
+			continue
+		}
 		w.open("wsdl:operation", "name", o.name)
 		w.empty("wsdl:input", "name", o.name, "message", "tns:"+o.name)
 		w.empty("wsdl:output", "name", o.name+"Response", "message", "tns:"+o.name+"Response")
@@ -312,6 +322,9 @@ func genWSDL(a *api, v ver) string {
 		w.open("wsdl:binding", "name", name, "type", "tns:IpsApiPortType")
 		w.empty(p+":binding", "style", "document", "transport", transport)
 		for _, o := range a.ops {
+			if !o.in(v) {
+				continue
+			}
 			w.open("wsdl:operation", "name", o.name)
 			w.empty(p+":operation", "soapAction", o.name, "style", "document")
 			w.open("wsdl:input", "name", o.name)

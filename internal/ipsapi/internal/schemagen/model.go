@@ -176,7 +176,11 @@ type op struct {
 	param []*field
 	ret   []*field
 	doc   string // on the <name>Param element
+	since ver    // the first version that declares it (U: every one)
 }
+
+// in reports whether version v declares the operation.
+func (o *op) in(v ver) bool { return v >= o.since }
 
 type api struct {
 	types  []*ctype
@@ -245,6 +249,9 @@ func (a *api) reachable(v ver) []*ctype {
 		}
 	}
 	for _, o := range a.ops {
+		if !o.in(v) {
+			continue
+		}
 		walk(o.param)
 		walk(o.ret)
 	}

@@ -109,20 +109,22 @@ func spec(b []byte) []byte {
 // ---- jobs ----
 
 const jobCols = `id, company_id, type, name, original_name, description, locale, submit_user, notify_user,
-	state, spec, schedule_id, exec_time, total, succeeded, warnings, errors, bytes_written,
-	submitted, started, ended, expires, purged, bytes_limit_reached`
+	state, spec, schedule_id, exec_time, total, succeeded, warnings, errors, cancelled, updated, bytes_written,
+	submitted, started, ended, expires, purged, announced, bytes_limit_reached`
 
-func scanJob(sc interface{ Scan(...any) error }) (store.Job, error) {
+// scanJob scans jobCols, then extra.
+func scanJob(sc interface{ Scan(...any) error }, extra ...any) (store.Job, error) {
 	var (
 		id, cid int64
 		sched   sql.NullInt64
 		j       store.Job
 	)
-	if err := sc.Scan(&id, &cid, &j.Type, &j.Name, &j.OriginalName, &j.Description, &j.Locale,
+	dest := []any{&id, &cid, &j.Type, &j.Name, &j.OriginalName, &j.Description, &j.Locale,
 		&j.SubmitUserHandle, &j.NotifyUserHandle, &j.State, &j.Spec, &sched, NullTime{&j.ExecTime},
-		&j.Total, &j.Succeeded, &j.Warnings, &j.Errors, &j.BytesWritten,
-		Time{&j.Submitted}, NullTime{&j.Started}, NullTime{&j.Ended}, NullTime{&j.Expires}, &j.Purged,
-		&j.BytesLimitReached); err != nil {
+		&j.Total, &j.Succeeded, &j.Warnings, &j.Errors, &j.Cancelled, &j.Updated, &j.BytesWritten,
+		Time{&j.Submitted}, NullTime{&j.Started}, NullTime{&j.Ended}, NullTime{&j.Expires}, &j.Purged, &j.Announced,
+		&j.BytesLimitReached}
+	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return store.Job{}, err
 	}
 	j.Handle, j.CompanyHandle = jobHandle(cid, id), companyHandle(cid)
@@ -374,6 +376,9 @@ func (j *Jobs) ListJobs(ctx context.Context, q store.JobQuery) ([]store.Job, err
 		cond, arg := j.d.InStrings("state", store.StateNames(q.States))
 		where += ` AND ` + cond
 		args = append(args, arg)
+	} else {
+		where += ` AND state <> ?`
+		args = append(args, string(store.JobDeleting))
 	}
 	if len(q.Types) > 0 {
 		cond, arg := j.d.InStrings("type", q.Types)
@@ -488,7 +493,8 @@ func (j *Jobs) AddJobAssets(ctx context.Context, handle string, assets []store.J
 }
 
 const jobAssetCols = `ja.seq, ja.asset_handle, ja.asset_name, ja.asset_type, ja.folder_path, ja.file_name,
-	ja.outcome, ja.message, ja.output_path, ja.blob_key, ja.size, ja.sha256, ja.finished, ja.source_key, ja.source_sha256`
+	ja.outcome, ja.message, ja.replaced, ja.output_path, ja.blob_key, ja.size, ja.sha256, ja.began, ja.finished,
+	ja.source_key, ja.source_sha256`
 
 // jobAssetFrom joins the job so that its company is checked against the
 // handle's.
@@ -497,7 +503,7 @@ const jobAssetFrom = ` FROM job_assets ja JOIN jobs j ON j.id = ja.job_id WHERE 
 func scanJobAsset(sc interface{ Scan(...any) error }, jobHandle string, extra ...any) (store.JobAsset, error) {
 	a := store.JobAsset{JobHandle: jobHandle}
 	dest := []any{&a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath, &a.FileName,
-		&a.Outcome, &a.Message, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Finished},
+		&a.Outcome, &a.Message, &a.Replaced, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Began}, NullTime{&a.Finished},
 		&a.SourceKey, &a.SourceSHA256}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return store.JobAsset{}, err
@@ -561,6 +567,147 @@ func (j *Jobs) JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.Jo
 		}
 	}
 	return out, total, nil
+}
+
+// logRowCols are the columns of a job asset in the log rows' subquery.
+const logRowCols = `ja.seq AS seq, ja.asset_handle AS asset_handle, ja.asset_name AS asset_name, ja.asset_type AS asset_type,
+	ja.folder_path AS folder_path, ja.file_name AS file_name, ja.outcome AS outcome, ja.message AS message,
+	ja.replaced AS replaced, ja.output_path AS output_path, ja.blob_key AS blob_key, ja.size AS size,
+	ja.sha256 AS sha256, ja.began AS began, ja.finished AS finished`
+
+// JobLog pages the rows a job's assets give its log: a Begin row per asset
+// that began, an outcome row per finished one, ordered as q asks.
+func (j *Jobs) JobLog(ctx context.Context, q store.JobLogQuery) ([]store.JobLogRow, int, error) {
+	cid, id, ok := parseJob(q.JobHandle)
+	if !ok {
+		return nil, 0, notFound("job", q.JobHandle)
+	}
+	h := jobHandle(cid, id)
+	kinds := q.Kinds
+	if len(kinds) == 0 {
+		kinds = store.LogRowKinds
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		if !slices.Contains(store.LogRowKinds, k) {
+			return nil, 0, fmt.Errorf("log of job %q: unknown row kind %q", q.JobHandle, k)
+		}
+		names[i] = string(k)
+	}
+	// Each asset gives up to two rows: the union of its Begin row and its
+	// outcome row, a success that replaced a file being an Updated row.
+	// The Begin branch is read only when Begin rows are asked for.
+	outcomes := `SELECT CASE WHEN ja.outcome = 'Success' AND ja.replaced THEN 'Updated' ELSE ja.outcome END AS kind,
+		ja.finished AS t, ` + logRowCols + jobAssetFrom + ` AND ja.outcome <> ''`
+	inner, args := outcomes, []any{id, cid}
+	if slices.Contains(kinds, store.LogBegin) {
+		inner = `SELECT 'Begin' AS kind, ja.began AS t, ` + logRowCols + jobAssetFrom + ` AND ja.began IS NOT NULL
+		UNION ALL ` + outcomes
+		args = append(args, id, cid)
+	}
+	from := ` FROM (` + inner + `) r`
+	cond, arg := j.d.InStrings("r.kind", names)
+	where := ` WHERE ` + cond
+	args = append(args, arg)
+
+	dir := ` ASC`
+	if q.Descending {
+		dir = ` DESC`
+	}
+	var order strings.Builder
+	var orderArgs []any
+	order.WriteString(` ORDER BY `)
+	if q.ByKind {
+		order.WriteString(`CASE r.kind`)
+		for i, k := range names {
+			order.WriteString(` WHEN ? THEN ` + strconv.Itoa(i))
+			orderArgs = append(orderArgs, k)
+		}
+		order.WriteString(` END` + dir + `, `)
+	}
+	order.WriteString(`r.t` + dir + `, r.seq` + dir + `, CASE WHEN r.kind = 'Begin' THEN 0 ELSE 1 END` + dir)
+	offset := max(q.Offset, 0)
+	page, pageArgs := ` `+j.d.NoLimit()+` OFFSET ?`, []any{offset}
+	if q.Limit > 0 {
+		page, pageArgs = ` LIMIT ? OFFSET ?`, []any{q.Limit, offset}
+	}
+	cols := `r.kind, r.t, r.seq, r.asset_handle, r.asset_name, r.asset_type, r.folder_path, r.file_name,
+		r.outcome, r.message, r.replaced, r.output_path, r.blob_key, r.size, r.sha256, r.began, r.finished`
+	all := append(append(slices.Clone(args), orderArgs...), pageArgs...)
+	rows, err := j.query(ctx, j.rdb, `SELECT `+cols+`, COUNT(*) OVER ()`+from+where+order.String()+page, all...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("log of job %q: %w", q.JobHandle, err)
+	}
+	defer rows.Close()
+	out, total := []store.JobLogRow{}, 0
+	for rows.Next() {
+		var r store.JobLogRow
+		r.Asset.JobHandle = h
+		a := &r.Asset
+		if err := rows.Scan(&r.Kind, NullTime{&r.Time}, &a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath,
+			&a.FileName, &a.Outcome, &a.Message, &a.Replaced, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256,
+			NullTime{&a.Began}, NullTime{&a.Finished}, &total); err != nil {
+			return nil, 0, fmt.Errorf("log of job %q: %w", q.JobHandle, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("log of job %q: %w", q.JobHandle, err)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		if err := j.jobExists(ctx, j.rdb, cid, id); err != nil {
+			return nil, 0, err
+		}
+		if offset > 0 {
+			if err := j.queryRow(ctx, j.rdb, `SELECT COUNT(*)`+from+where, args...).Scan(&total); err != nil {
+				return nil, 0, fmt.Errorf("log of job %q: count: %w", q.JobHandle, err)
+			}
+		}
+	}
+	return out, total, nil
+}
+
+// AssetJobLogs lists the finished assets of a company's jobs that name an
+// asset, newest first.
+func (j *Jobs) AssetJobLogs(ctx context.Context, coHandle, assetHandle string, limit int) ([]store.AssetJobLog, error) {
+	cid, _, err := j.companyID(ctx, j.rdb, coHandle)
+	if err != nil {
+		return nil, err
+	}
+	var jcols []string
+	for _, c := range strings.Split(jobCols, ",") {
+		jcols = append(jcols, "j."+strings.TrimSpace(c))
+	}
+	query := `SELECT ` + strings.Join(jcols, ", ") + `, ` + jobAssetCols + `
+		FROM job_assets ja JOIN jobs j ON j.id = ja.job_id
+		WHERE ja.asset_handle = ? AND j.company_id = ? AND ja.outcome <> '' AND j.state <> ?
+		ORDER BY ja.finished DESC, j.id DESC, ja.seq DESC`
+	args := []any{assetHandle, cid, string(store.JobDeleting)}
+	if limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := j.query(ctx, j.rdb, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("job logs of asset %q: %w", assetHandle, err)
+	}
+	defer rows.Close()
+	out := []store.AssetJobLog{}
+	for rows.Next() {
+		var a store.JobAsset
+		job, err := scanJob(rows, &a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath, &a.FileName,
+			&a.Outcome, &a.Message, &a.Replaced, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Began}, NullTime{&a.Finished})
+		if err != nil {
+			return nil, fmt.Errorf("job logs of asset %q: %w", assetHandle, err)
+		}
+		a.JobHandle = job.Handle
+		out = append(out, store.AssetJobLog{Job: job, Asset: a})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("job logs of asset %q: %w", assetHandle, err)
+	}
+	return out, nil
 }
 
 // JobFiles returns the files a job wrote, by Seq; path "" = all, else the
@@ -639,7 +786,7 @@ func (j *Jobs) PendingJobAssets(ctx context.Context, handle string, from, to int
 // Finished defaults to now; Size adds to BytesWritten whatever the outcome.
 func (j *Jobs) FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, error) {
 	key := a.JobHandle + "#" + strconv.Itoa(a.Seq)
-	var succeeded, warnings, errs int
+	var succeeded, warnings, errs, cancelled, updated int
 	switch a.Outcome {
 	case store.OutcomeSuccess:
 		succeeded = 1
@@ -647,13 +794,21 @@ func (j *Jobs) FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, erro
 		succeeded, warnings = 1, 1 // IPS counts a warning as a success too
 	case store.OutcomeError:
 		errs = 1
+	case store.OutcomeCancelled:
+		cancelled = 1
 	default:
-		return false, fmt.Errorf("finish job asset %s: outcome %q: want Success, Warning or Error", key, a.Outcome)
+		return false, fmt.Errorf("finish job asset %s: outcome %q: want Success, Warning, Error or Cancelled", key, a.Outcome)
+	}
+	if a.Replaced {
+		if succeeded == 0 {
+			return false, fmt.Errorf("finish job asset %s: a %s asset replaced no file", key, a.Outcome)
+		}
+		updated = 1
 	}
 	if a.Size < 0 {
 		return false, fmt.Errorf("finish job asset %s: negative size %d", key, a.Size)
 	}
-	if err := checkTime("finished", a.Finished); err != nil {
+	if err := errors.Join(checkTime("finished", a.Finished), checkTime("began", a.Began)); err != nil {
 		return false, fmt.Errorf("finish job asset %s: %w", key, err)
 	}
 	cid, id, ok := parseJob(a.JobHandle)
@@ -669,9 +824,9 @@ func (j *Jobs) FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, erro
 		if _, _, err := j.lockJob(ctx, tx, cid, id); err != nil {
 			return err
 		}
-		res, err := j.exec(ctx, tx, `UPDATE job_assets SET outcome = ?, message = ?, output_path = ?, blob_key = ?,
-			size = ?, sha256 = ?, finished = ? WHERE job_id = ? AND seq = ? AND outcome = ''`,
-			a.Outcome, a.Message, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.d.TimeArg(finished), id, a.Seq)
+		res, err := j.exec(ctx, tx, `UPDATE job_assets SET outcome = ?, message = ?, replaced = ?, output_path = ?, blob_key = ?,
+			size = ?, sha256 = ?, began = ?, finished = ? WHERE job_id = ? AND seq = ? AND outcome = ''`,
+			a.Outcome, a.Message, a.Replaced, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.nullTime(at(a.Began)), j.d.TimeArg(finished), id, a.Seq)
 		if err != nil {
 			return err
 		}
@@ -690,8 +845,8 @@ func (j *Jobs) FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, erro
 			return nil // already finished: nothing to count
 		}
 		_, err = j.exec(ctx, tx, `UPDATE jobs SET succeeded = succeeded + ?, warnings = warnings + ?,
-			errors = errors + ?, bytes_written = bytes_written + ? WHERE id = ?`,
-			succeeded, warnings, errs, a.Size, id)
+			errors = errors + ?, cancelled = cancelled + ?, updated = updated + ?, bytes_written = bytes_written + ? WHERE id = ?`,
+			succeeded, warnings, errs, cancelled, updated, a.Size, id)
 		changed = err == nil
 		return err
 	})
@@ -806,10 +961,23 @@ func (j *Jobs) MarkJobPurged(ctx context.Context, handle string) error {
 	return affected(res, "job", handle)
 }
 
+// MarkJobAnnounced records that a job's start has been told.
+func (j *Jobs) MarkJobAnnounced(ctx context.Context, handle string) error {
+	cid, id, ok := parseJob(handle)
+	if !ok {
+		return notFound("job", handle)
+	}
+	res, err := j.exec(ctx, j.db, `UPDATE jobs SET announced = TRUE WHERE id = ? AND company_id = ?`, id, cid)
+	if err != nil {
+		return fmt.Errorf("mark job %q announced: %w", handle, err)
+	}
+	return affected(res, "job", handle)
+}
+
 // ---- schedules ----
 
 const scheduleCols = `id, company_id, type, original_name, description, locale, submit_user, notify_user,
-	spec, cron, next_fire, created`
+	spec, cron, state, next_fire, created`
 
 func scanSchedule(sc interface{ Scan(...any) error }) (store.Schedule, error) {
 	var (
@@ -817,7 +985,7 @@ func scanSchedule(sc interface{ Scan(...any) error }) (store.Schedule, error) {
 		s       store.Schedule
 	)
 	if err := sc.Scan(&id, &cid, &s.Type, &s.OriginalName, &s.Description, &s.Locale,
-		&s.SubmitUserHandle, &s.NotifyUserHandle, &s.Spec, &s.Cron, Time{&s.NextFire}, Time{&s.Created}); err != nil {
+		&s.SubmitUserHandle, &s.NotifyUserHandle, &s.Spec, &s.Cron, &s.State, Time{&s.NextFire}, Time{&s.Created}); err != nil {
 		return store.Schedule{}, err
 	}
 	s.Handle, s.CompanyHandle, s.Spec = scheduleHandle(cid, id), companyHandle(cid), spec(s.Spec)
@@ -857,6 +1025,13 @@ func (j *Jobs) CreateSchedule(ctx context.Context, s store.Schedule) (store.Sche
 	if err := checkTime("next fire", s.NextFire); err != nil {
 		return store.Schedule{}, fmt.Errorf("create schedule %q: %w", s.OriginalName, err)
 	}
+	switch s.State {
+	case "":
+		s.State = store.JobScheduled
+	case store.JobScheduled, store.JobHeld:
+	default:
+		return store.Schedule{}, fmt.Errorf("create schedule %q: state %q: want Scheduled or Held", s.OriginalName, s.State)
+	}
 	cid, _, err := j.companyID(ctx, j.db, s.CompanyHandle)
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("create schedule %q: %w", s.OriginalName, err)
@@ -864,10 +1039,10 @@ func (j *Jobs) CreateSchedule(ctx context.Context, s store.Schedule) (store.Sche
 	s.CompanyHandle, s.Spec, s.NextFire, s.Created = companyHandle(cid), spec(bytes.Clone(s.Spec)), at(s.NextFire), now()
 	var id int64
 	err = j.queryRow(ctx, j.db, `INSERT INTO schedules (company_id, type, original_name, description, locale,
-		submit_user, notify_user, spec, cron, next_fire, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		submit_user, notify_user, spec, cron, state, next_fire, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		cid, s.Type, s.OriginalName, s.Description, s.Locale, s.SubmitUserHandle, s.NotifyUserHandle,
-		specArg(s.Spec), s.Cron, j.d.TimeArg(s.NextFire), j.d.TimeArg(s.Created)).Scan(&id)
+		specArg(s.Spec), s.Cron, string(s.State), j.d.TimeArg(s.NextFire), j.d.TimeArg(s.Created)).Scan(&id)
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("create schedule %q: %w", s.OriginalName, err)
 	}
@@ -911,12 +1086,66 @@ func (j *Jobs) deleteSchedule(ctx context.Context, q querier, companyHandle, han
 // DueSchedules lists the schedules of every company with NextFire <= t,
 // soonest first.
 func (j *Jobs) DueSchedules(ctx context.Context, t time.Time) ([]store.Schedule, error) {
-	out, err := j.schedules(ctx, `SELECT `+scheduleCols+` FROM schedules WHERE next_fire <= ? ORDER BY next_fire, id`,
-		j.d.TimeArg(floor(t)))
+	out, err := j.schedules(ctx, `SELECT `+scheduleCols+` FROM schedules WHERE next_fire <= ? AND state = ? ORDER BY next_fire, id`,
+		j.d.TimeArg(floor(t)), string(store.JobScheduled))
 	if err != nil {
 		return nil, fmt.Errorf("due schedules: %w", err)
 	}
 	return out, nil
+}
+
+// ScheduleByHandle finds a schedule; companyHandle "" is any company.
+func (j *Jobs) ScheduleByHandle(ctx context.Context, companyHandle, handle string) (store.Schedule, error) {
+	cid, id, ok := parseSchedule(handle)
+	if !ok {
+		return store.Schedule{}, notFound("schedule", handle)
+	}
+	if companyHandle != "" {
+		if c, ok := parseCompany(companyHandle); !ok || c != cid {
+			return store.Schedule{}, notFound("schedule", handle)
+		}
+	}
+	out, err := j.schedules(ctx, `SELECT `+scheduleCols+` FROM schedules WHERE id = ? AND company_id = ?`, id, cid)
+	if err != nil {
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", handle, err)
+	}
+	if len(out) == 0 {
+		return store.Schedule{}, notFound("schedule", handle)
+	}
+	return out[0], nil
+}
+
+// SetScheduleState moves a schedule to state to when its state is one of
+// from, in one conditional UPDATE.
+func (j *Jobs) SetScheduleState(ctx context.Context, handle string, from []store.JobState, to store.JobState) (bool, error) {
+	if to != store.JobScheduled && to != store.JobHeld {
+		return false, fmt.Errorf("set state of schedule %q: state %q: want Scheduled or Held", handle, to)
+	}
+	cid, id, ok := parseSchedule(handle)
+	if !ok {
+		return false, notFound("schedule", handle)
+	}
+	where, args := ` WHERE id = ? AND company_id = ?`, []any{string(to), id, cid}
+	if len(from) > 0 {
+		cond, arg := j.d.InStrings("state", store.StateNames(from))
+		where += ` AND ` + cond
+		args = append(args, arg)
+	}
+	res, err := j.exec(ctx, j.db, `UPDATE schedules SET state = ?`+where, args...)
+	if err != nil {
+		return false, fmt.Errorf("set state of schedule %q: %w", handle, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("set state of schedule %q: %w", handle, err)
+	}
+	if n > 0 {
+		return true, nil
+	}
+	if _, err := j.ScheduleByHandle(ctx, "", handle); err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 // AdvanceSchedule moves NextFire from prev to next in one conditional
@@ -937,8 +1166,8 @@ func (j *Jobs) advanceSchedule(ctx context.Context, q querier, handle string, pr
 	if !ok {
 		return false, notFound("schedule", handle)
 	}
-	res, err := j.exec(ctx, q, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ?`,
-		j.d.TimeArg(at(next)), id, cid, j.d.TimeArg(at(prev)))
+	res, err := j.exec(ctx, q, `UPDATE schedules SET next_fire = ? WHERE id = ? AND company_id = ? AND next_fire = ? AND state = ?`,
+		j.d.TimeArg(at(next)), id, cid, j.d.TimeArg(at(prev)), string(store.JobScheduled))
 	if err != nil {
 		return false, fmt.Errorf("advance schedule %q: %w", handle, err)
 	}
