@@ -500,12 +500,16 @@ const jobAssetCols = `ja.seq, ja.asset_handle, ja.asset_name, ja.asset_type, ja.
 // handle's.
 const jobAssetFrom = ` FROM job_assets ja JOIN jobs j ON j.id = ja.job_id WHERE ja.job_id = ? AND j.company_id = ?`
 
-func scanJobAsset(sc interface{ Scan(...any) error }, jobHandle string, extra ...any) (store.JobAsset, error) {
-	a := store.JobAsset{JobHandle: jobHandle}
-	dest := []any{&a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath, &a.FileName,
+// jobAssetDest is where jobAssetCols scan to.
+func jobAssetDest(a *store.JobAsset) []any {
+	return []any{&a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath, &a.FileName,
 		&a.Outcome, &a.Message, &a.Replaced, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Began}, NullTime{&a.Finished},
 		&a.SourceKey, &a.SourceSHA256}
-	if err := sc.Scan(append(dest, extra...)...); err != nil {
+}
+
+func scanJobAsset(sc interface{ Scan(...any) error }, jobHandle string, extra ...any) (store.JobAsset, error) {
+	a := store.JobAsset{JobHandle: jobHandle}
+	if err := sc.Scan(append(jobAssetDest(&a), extra...)...); err != nil {
 		return store.JobAsset{}, err
 	}
 	return a, nil
@@ -696,8 +700,7 @@ func (j *Jobs) AssetJobLogs(ctx context.Context, coHandle, assetHandle string, l
 	out := []store.AssetJobLog{}
 	for rows.Next() {
 		var a store.JobAsset
-		job, err := scanJob(rows, &a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath, &a.FileName,
-			&a.Outcome, &a.Message, &a.Replaced, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Began}, NullTime{&a.Finished})
+		job, err := scanJob(rows, jobAssetDest(&a)...)
 		if err != nil {
 			return nil, fmt.Errorf("job logs of asset %q: %w", assetHandle, err)
 		}
