@@ -521,11 +521,13 @@ func TestJobLogLanguage(t *testing.T) {
 		{"es", "¡La exportación ha comenzado!", "Exportado: hero.png: http"},
 		{"pt-BR", "Export has begun!", "Exported hero.png: http"},
 	} {
-		// An asset deleted between the submit and the run fails.
+		// An asset whose original storage lost between the submit and the
+		// run fails (a catalogue deletion no longer does: the original is
+		// captured at submit).
 		doomed, err := im.Import(ctx, catalog.File{CompanyHandle: e.acme.Handle, FileName: "doomed-" + tc.locale + ".png", Body: bytes.NewReader(tinyPNG(t))})
 		require.NoError(t, err)
 		job := e.submitRaw(`<jobName>` + tc.locale + `</jobName><locale>` + tc.locale + `</locale><execTime>2099-01-01T00:00:00Z</execTime><exportJob><assetHandleArray><items>` + hero + `</items><items>` + doomed.Handle + `</items></assetHandleArray><fmt>orig</fmt></exportJob>`)
-		require.NoError(t, e.app.Store.DeleteAsset(ctx, e.acme.Handle, doomed.Handle))
+		require.NoError(t, e.app.Blob.Delete(ctx, doomed.StorageKey))
 		require.Equal(t, 200, first(e.ctl("executeJob", job)))
 		e.awaitEnd(job)
 		msgs := map[string]string{}
