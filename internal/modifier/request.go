@@ -128,9 +128,9 @@ type ICCSpec struct {
 	// pixel type (Defaults), not an icc= of the request; one of another
 	// pixel type is then passed over with a warning.
 	Default bool
-	Intent string // "" = default (perceptual)
-	BPC    *bool  // nil = default (on)
-	Dither bool
+	Intent  string // "" = default (perceptual)
+	BPC     *bool  // nil = default (on)
+	Dither  bool
 }
 
 type QuantizeSpec struct {
