@@ -3,11 +3,15 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	_ "image/jpeg"
 	"image/png"
+	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -176,4 +180,61 @@ func TestStoredModifiersAndCompanyDefaults(t *testing.T) {
 	assert.Equal(t, "png", format)
 	assert.Equal(t, image.Pt(20, 10), img.Bounds().Size())
 	near(t, [3]int{255, 0, 0}, rgbAt(img, 17, 5), "flattened onto the company's background")
+}
+
+// TestInteropSetUrlModifier: PHP's SoapClient, in WSDL mode, stores an
+// asset's modifiers with setUrlModifier in the 4.0-and-later versions
+// that declare it (its empty answer parsed), reads them back from
+// getAssets' imageInfo, and gets a refused modifier as a SoapFault.
+func TestInteropSetUrlModifier(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PHP")
+	}
+	e := newEnv(t, "")
+	hero := e.assets["/hero.png"]
+	script := filepath.Join(repoRoot(t), "testdata", "interop", "php_urlmodifier.php")
+	for _, name := range []string{"2012-02-14", "2014-04-03", "2023-01-15"} {
+		t.Run(name, func(t *testing.T) {
+			v := mustVersion(t, name)
+			mod, post := "wid=40&fmt=png&$v="+name, "op_invert=1"
+			cfg, err := json.Marshal(map[string]any{
+				"wsdl": e.srv.URL + "/scene7/webservice/" + v.WSDLFile, "ns": v.Namespace,
+				"user": "alice@acme.test", "password": password, "companyHandle": e.acme.Handle,
+				"assetHandle": hero.Handle, "urlModifier": mod, "urlPostApplyModifier": post,
+				"badModifier": "wid=-5",
+			})
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, "php", script, string(cfg)).Output()
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			require.NoError(t, err, "%s\n%s", out, stderr)
+			var r struct {
+				Functions            []string `json:"functions"`
+				SetRequest           string   `json:"setRequest"`
+				URLModifier          string   `json:"urlModifier"`
+				URLPostApplyModifier string   `json:"urlPostApplyModifier"`
+				Fault                *struct {
+					Faultcode, Faultstring, Detail string
+				} `json:"fault"`
+			}
+			require.NoError(t, json.Unmarshal(out, &r), string(out))
+			require.NotEmpty(t, r.Functions, "the WSDL declares setUrlModifier (once per port)")
+			assert.Contains(t, r.Functions[0], "setUrlModifierReturn setUrlModifier(setUrlModifierParam")
+			assert.Contains(t, r.SetRequest, v.Namespace, "sent in the version's namespace")
+			assert.Equal(t, mod, r.URLModifier, "read back from imageInfo")
+			assert.Equal(t, post, r.URLPostApplyModifier)
+			got, err := e.app.Store.AssetsByHandles(ctx, e.acme.Handle, []string{hero.Handle})
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			assert.Equal(t, mod, got[0].URLModifier, "stored")
+			if assert.NotNil(t, r.Fault, "wid=-5 is refused") {
+				assert.Contains(t, r.Fault.Faultstring+r.Fault.Detail, "urlModifier")
+				assert.Contains(t, r.Fault.Detail, "30001")
+			}
+		})
+	}
 }
