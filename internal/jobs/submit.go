@@ -92,18 +92,30 @@ func (e *Engine) PrepareExport(ctx context.Context, co store.Company, spec Expor
 	}
 	// Assets with stored modifiers get their own conversion, resolved now
 	// like the job's; its format may differ, and so the extension.
+	// Assets storing the same modifiers share one resolution.
+	type resolved struct{ json, ext string }
+	byStored := map[[2]string]*resolved{}
 	own := map[string]string{}
 	ownExt := map[string]string{}
 	for h, a := range known {
-		c := AssetConversion(ctx, e.st, co.Handle, spec, a)
-		if c == nil {
-			continue
+		if !export.Convertible(a.Type) {
+			continue // exported as its original: the job's conversion
 		}
-		b, err := json.Marshal(c)
-		if err != nil {
-			return nil, fmt.Errorf("conversion of %s: %w", h, err)
+		key := [2]string{a.URLModifier, a.URLPostApplyModifier}
+		r, ok := byStored[key]
+		if !ok {
+			if c := AssetConversion(ctx, e.st, co.Handle, spec, a); c != nil {
+				b, err := json.Marshal(c)
+				if err != nil {
+					return nil, fmt.Errorf("conversion of %s: %w", h, err)
+				}
+				r = &resolved{string(b), c.Ext}
+			}
+			byStored[key] = r
 		}
-		own[h], ownExt[h] = string(b), c.Ext
+		if r != nil {
+			own[h], ownExt[h] = r.json, r.ext
+		}
 	}
 	namer := NewNamer(co.RootPath, ext, len(handles))
 	outputs := make([]string, len(handles))
