@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,6 +77,92 @@ func adminCompanyAdd(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("add company %q: %w", pos[0], err)
 	}
 	fmt.Fprintln(c.stdout, co.Handle)
+	return nil
+}
+
+// adminCompanySetDefaults changes a company's Image Serving default
+// request attributes; the flags not given keep their value.
+func adminCompanySetDefaults(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	companyName := fs.String("company", "", "company `NAME`")
+	flags := []struct{ name, usage string }{
+		{"jpeg-quality", "qlt=`Q[,CHROMA]` when a request gives none (JpegQuality; server: 80)"},
+		{"background", "bgc=`COLOR` when a request gives none, e.g. ffffff (BkgColor; server: FFFFFF)"},
+		{"resample", "resMode=`MODE` when a request gives none: bilin, bicub, sharp2 or bisharp (ResMode; server: sharp2)"},
+		{"icc-rgb", "profile `NAME` for RGB replies without icc= (IccProfileRgb; server: sRGB)"},
+		{"icc-cmyk", "profile `NAME` for CMYK replies without icc= (IccProfileCmyk; server: libvips' built-in CMYK)"},
+		{"default-pix", "`W,H` bound: replies without wid=, hei= or scl= are scaled down to fit inside; 0 leaves a side free (DefaultPix; server: none)"},
+	}
+	vals := map[string]*string{}
+	for _, f := range flags {
+		vals[f.name] = fs.String(f.name, "", f.usage+"; \"\" restores the server's")
+	}
+	pos, err := fs.parse(args, true)
+	if err != nil {
+		return err
+	}
+	if *companyName == "" || len(pos) != 0 {
+		return usagef(c.cmd.path, "--company and at least one default are needed, and nothing else")
+	}
+	given := map[string]*string{}
+	fs.Visit(func(f *flag.Flag) {
+		if v, ok := vals[f.Name]; ok {
+			given[f.Name] = v
+		}
+	})
+	if len(given) == 0 {
+		return usagef(c.cmd.path, "no default given: --jpeg-quality, --background, --resample, --icc-rgb, --icc-cmyk or --default-pix")
+	}
+	st, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	co, err := st.CompanyByName(ctx, *companyName)
+	if err != nil {
+		return fmt.Errorf("company %q: %w", *companyName, err)
+	}
+	d, err := catalog.SetCompanyDefaults(ctx, st, co.Handle, catalog.DefaultsChange{
+		JpegQuality: given["jpeg-quality"], BkgColor: given["background"], ResMode: given["resample"],
+		IccProfileRgb: given["icc-rgb"], IccProfileCmyk: given["icc-cmyk"], DefaultPix: given["default-pix"],
+	})
+	if err != nil {
+		return fmt.Errorf("company %s: %w", co.Name, err)
+	}
+	for _, l := range catalog.DefaultsLines(d) {
+		fmt.Fprintf(c.stdout, "%s\t%s\n", l[0], l[1])
+	}
+	return nil
+}
+
+// adminCompanyShow prints a company's handle and default request
+// attributes.
+func adminCompanyShow(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags()
+	pos, err := fs.parse(args, true)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
+		return usagef(c.cmd.path, "one company NAME, please")
+	}
+	st, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	co, err := st.CompanyByName(ctx, strings.TrimSpace(pos[0]))
+	if err != nil {
+		return fmt.Errorf("company %q: %w", pos[0], err)
+	}
+	d, err := st.CompanyDefaults(ctx, co.Handle)
+	if err != nil {
+		return fmt.Errorf("company %s: %w", co.Name, err)
+	}
+	fmt.Fprintf(c.stdout, "companyHandle\t%s\nname\t%s\n", co.Handle, co.Name)
+	for _, l := range catalog.DefaultsLines(d) {
+		fmt.Fprintf(c.stdout, "%s\t%s\n", l[0], l[1])
+	}
 	return nil
 }
 

@@ -45,6 +45,15 @@ nothing to do.`},
 		summary: "Print the version, the commit it was built from and the libvips version."},
 	{path: "admin company add", args: "NAME", run: adminCompanyAdd,
 		summary: "Add a company; prints its handle."},
+	{path: "admin company show", args: "NAME", run: adminCompanyShow,
+		summary: "Print a company's handle and its Image Serving defaults, attribute and value (- for the server's own)."},
+	{path: "admin company set-defaults", args: "--company NAME [--jpeg-quality Q[,C]] [--background COLOR] [--resample MODE] [--icc-rgb NAME] [--icc-cmyk NAME] [--default-pix W,H]", run: adminCompanySetDefaults,
+		summary: "Set a company's Image Serving defaults, which convert exports use where their commands leave them open; prints them.",
+		detail: `Each is the catalogue attribute of the same name (JpegQuality, BkgColor,
+ResMode, IccProfileRgb, IccProfileCmyk, DefaultPix) and is checked as the
+command it is the default of; a flag not given keeps its value, an empty one
+("") restores the server's. A job takes the defaults of the moment it is
+submitted: a change does not alter a job already submitted.`},
 	{path: "admin user add", args: "--email E --password P [--role ROLE] [--company NAME]...", run: adminUserAdd,
 		summary: "Add a user, a member of each --company; prints its handle."},
 	{path: "admin asset import", args: "--company NAME [--folder PATH] [--overwrite] [storage flags] FILE...", run: adminAssetImport,

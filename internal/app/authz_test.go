@@ -38,6 +38,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"getFolders", ``},
 		{"deleteAsset", `<assetHandle>%[1]s</assetHandle>`},
 		{"deleteAssets", `<assetHandleArray><items>%[1]s</items></assetHandleArray>`},
+		{"setUrlModifier", `<assetHandle>%[1]s</assetHandle><urlModifier>wid=1</urlModifier>`},
 		{"getImageFormats", ``},
 		{"saveImageFormat", `<imageFormatHandle>%[3]s</imageFormatHandle><name>x</name><urlModifier>wid=1</urlModifier>`},
 		{"deleteImageFormat", `<imageFormatHandle>%[3]s</imageFormatHandle>`},

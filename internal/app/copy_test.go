@@ -24,6 +24,10 @@ func TestCatalogCopyToPostgres(t *testing.T) {
 	require.NoError(t, err)
 	_, err = src.app.Store.SaveImageFormat(ctx, store.ImageFormat{CompanyHandle: src.acme.Handle, Name: "thumb", URLModifier: "wid=4&fmt=png"})
 	require.NoError(t, err)
+	_, err = src.app.Store.SetURLModifiers(ctx, src.acme.Handle, src.assets["/hero.png"].Handle, "wid=3", "fmt=png")
+	require.NoError(t, err)
+	defaults := store.CompanyDefaults{JpegQuality: "90", DefaultPix: "640,480"}
+	require.NoError(t, src.app.Store.SetCompanyDefaults(ctx, src.acme.Handle, defaults))
 
 	dstStore, err := OpenStore(ctx, pg.NewDatabase(t), t.TempDir())
 	require.NoError(t, err)
@@ -59,6 +63,10 @@ func TestCatalogCopyToPostgres(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, hero, 1)
 	assert.Equal(t, src.assets["/hero.png"].SHA256, hero[0].SHA256)
+	assert.Equal(t, [2]string{"wid=3", "fmt=png"}, [2]string{hero[0].URLModifier, hero[0].URLPostApplyModifier}, "stored modifiers copied")
+	gotDefaults, err := dstStore.CompanyDefaults(ctx, acme.Handle)
+	require.NoError(t, err)
+	assert.Equal(t, defaults, gotDefaults, "company defaults copied")
 	r, _, err := dstFiles.Open(ctx, hero[0].StorageKey)
 	require.NoError(t, err)
 	r.Close()

@@ -78,6 +78,13 @@ func copyCompany(ctx context.Context, from, to Place, co store.Company, users ma
 		return "", fmt.Errorf("copy company %s: %w", co.Name, err)
 	}
 	report("company", co.Handle, nco.Handle)
+	defaults, err := from.Store.CompanyDefaults(ctx, co.Handle)
+	if err != nil {
+		return "", fmt.Errorf("copy defaults of %s: %w", co.Name, err)
+	}
+	if err := to.Store.SetCompanyDefaults(ctx, nco.Handle, defaults); err != nil {
+		return "", fmt.Errorf("copy defaults of %s: %w", co.Name, err)
+	}
 	folders, err := from.Store.ListFolders(ctx, co.Handle)
 	if err != nil {
 		return "", fmt.Errorf("copy folders of %s: %w", co.Name, err)
@@ -111,6 +118,7 @@ func copyCompany(ctx context.Context, from, to Place, co store.Company, users ma
 			CompanyHandle: nco.Handle, FolderHandle: folderMap[a.FolderHandle], Name: a.Name,
 			FileName: a.FileName, Type: a.Type, SubType: a.SubType, Size: a.Size, SHA256: a.SHA256,
 			StorageKey: key, Width: a.Width, Height: a.Height, CreatedBy: users[a.CreatedBy],
+			URLModifier: a.URLModifier, URLPostApplyModifier: a.URLPostApplyModifier,
 		})
 		if err != nil {
 			return "", fmt.Errorf("copy asset %s: %w", a.Handle, err)
@@ -130,7 +138,7 @@ func copyCompany(ctx context.Context, from, to Place, co store.Company, users ma
 		na, err := to.Store.CreateAsset(ctx, store.NewAsset{
 			CompanyHandle: nco.Handle, FolderHandle: folderMap[set.FolderHandle], Name: set.Name,
 			FileName: set.FileName, Type: set.Type, SubType: set.SubType, CreatedBy: users[set.CreatedBy],
-			Members: handles,
+			Members: handles, URLModifier: set.URLModifier, URLPostApplyModifier: set.URLPostApplyModifier,
 		})
 		if err != nil {
 			return "", fmt.Errorf("copy set %s: %w", set.Handle, err)

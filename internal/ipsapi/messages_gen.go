@@ -257,6 +257,22 @@ type DeleteAssetsReturn struct {
 	ErrorDetailArray *AssetOperationFaultArray `xml:"errorDetailArray,omitempty" json:"errorDetailArray,omitempty"`
 }
 
+type SetUrlModifierParam struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 setUrlModifierParam"`
+
+	CompanyHandle string `xml:"companyHandle" json:"companyHandle"`
+
+	AssetHandle string `xml:"assetHandle" json:"assetHandle"`
+
+	UrlModifier string `xml:"urlModifier,omitempty" json:"urlModifier,omitempty"`
+
+	UrlPostApplyModifier string `xml:"urlPostApplyModifier,omitempty" json:"urlPostApplyModifier,omitempty"`
+}
+
+type SetUrlModifierReturn struct {
+	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 setUrlModifierReturn"`
+}
+
 type GetImageFormatsParam struct {
 	XMLName xml.Name `xml:"http://www.scene7.com/IpsApi/xsd/2023-01-15 getImageFormatsParam"`
 

@@ -103,6 +103,10 @@ func NewMessage(element string) (any, bool) {
 		return new(SearchAssetsParam), true
 	case "searchAssetsReturn":
 		return new(SearchAssetsReturn), true
+	case "setUrlModifierParam":
+		return new(SetUrlModifierParam), true
+	case "setUrlModifierReturn":
+		return new(SetUrlModifierReturn), true
 	case "stopJobParam":
 		return new(StopJobParam), true
 	case "stopJobReturn":
@@ -166,6 +170,8 @@ func MessageElements() []string {
 		"saveImageFormatReturn",
 		"searchAssetsParam",
 		"searchAssetsReturn",
+		"setUrlModifierParam",
+		"setUrlModifierReturn",
 		"stopJobParam",
 		"stopJobReturn",
 		"submitJobParam",

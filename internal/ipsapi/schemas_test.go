@@ -28,18 +28,20 @@ const (
 // in their order.
 var operations = []string{
 	"checkLogin", "getCompanyInfo", "getUserInfo", "getAssets", "getAssetsByName", "searchAssets", "getFolders",
-	"deleteAsset", "deleteAssets", "getImageFormats", "saveImageFormat", "deleteImageFormat", "submitJob",
+	"deleteAsset", "deleteAssets", "setUrlModifier", "getImageFormats", "saveImageFormat", "deleteImageFormat", "submitJob",
 	"getActiveJobs", "getScheduledJobs", "getJobLogs", "getJobLogDetails", "getAssetJobLogs", "getOriginalFilePaths",
 	"stopJob", "pauseJob", "resumeJob", "executeJob", "deleteJob",
 }
 
 // operationsIn are the operations version v declares: all of them, but
-// getAssetJobLogs (IPS 4.0) is not in the pre-4.0 one.
+// getAssetJobLogs and setUrlModifier (IPS 4.0) are not in the pre-4.0 one.
 func operationsIn(v Version) []string {
 	if v.Namespace != Unversioned {
 		return operations
 	}
-	return slices.DeleteFunc(slices.Clone(operations), func(op string) bool { return op == "getAssetJobLogs" })
+	return slices.DeleteFunc(slices.Clone(operations), func(op string) bool {
+		return op == "getAssetJobLogs" || op == "setUrlModifier"
+	})
 }
 
 func needXmllint(t *testing.T) string {

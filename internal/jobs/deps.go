@@ -23,7 +23,7 @@ type Store interface {
 type WorkStore interface {
 	StateStore
 	AssetLookup
-	ImageFormats // only for a job stored without its resolved conversion
+	Catalogue // only for a job stored without its resolved conversion
 	PendingJobAssets(ctx context.Context, handle string, from, to int) ([]store.JobAsset, error)
 	FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, error)
 	ReserveJobBytes(ctx context.Context, handle string, n, limit int64) (bool, error)
@@ -38,7 +38,7 @@ type WorkStore interface {
 // a schedule.
 type SubmitStore interface {
 	AssetLookup
-	ImageFormats
+	Catalogue
 	InTx(ctx context.Context, fn func(tx store.Tx) error) error
 	DeleteJob(ctx context.Context, companyHandle, handle string) error
 	DeleteSchedule(ctx context.Context, companyHandle, handle string) error

@@ -40,13 +40,17 @@ func NewNamer(companyRoot, ext string, size int) *Namer {
 }
 
 // Name returns the next asset's job-relative output path.
-func (n *Namer) Name(a store.Asset) string {
+func (n *Namer) Name(a store.Asset) string { return n.NameAs(a, n.ext) }
+
+// NameAs is Name for an asset converted to a format of its own, whose
+// extension is ext (its stored modifiers chose it).
+func (n *Namer) NameAs(a store.Asset, convExt string) string {
 	name := a.FileName
 	if name == "" {
 		name = a.Name
 	}
-	if n.ext != "" && export.Convertible(a.Type) {
-		name = export.ConvertedName(name, n.ext)
+	if convExt != "" && export.Convertible(a.Type) {
+		name = export.ConvertedName(name, convExt)
 	}
 	folder := export.RelativeFolder(a.FolderPath, n.root)
 	ext := path.Ext(name)

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"path"
@@ -41,6 +42,9 @@ type Export struct {
 	handles []string
 	known   map[string]*store.Asset
 	outputs []string // OutputPath per handle
+	// own holds, per handle, the asset's own resolved conversion (JSON)
+	// when its stored modifiers make it differ from the job's.
+	own map[string]string
 }
 
 // Len is the number of job assets.
@@ -63,6 +67,7 @@ func (x *Export) assets() iter.Seq[store.JobAsset] {
 				OutputPath: x.outputs[i],
 				// The version to export: docs/exports.md, "Which version".
 				SourceKey: a.StorageKey, SourceSHA256: a.SHA256,
+				Conversion: x.own[h],
 			}) {
 				return
 			}
@@ -85,6 +90,33 @@ func (e *Engine) PrepareExport(ctx context.Context, co store.Company, spec Expor
 	if spec.Conversion != nil {
 		ext = spec.Conversion.Ext
 	}
+	// Assets with stored modifiers get their own conversion, resolved now
+	// like the job's; its format may differ, and so the extension.
+	// Assets storing the same modifiers share one resolution.
+	type resolved struct{ json, ext string }
+	byStored := map[[2]string]*resolved{}
+	own := map[string]string{}
+	ownExt := map[string]string{}
+	for h, a := range known {
+		if !export.Convertible(a.Type) {
+			continue // exported as its original: the job's conversion
+		}
+		key := [2]string{a.URLModifier, a.URLPostApplyModifier}
+		r, ok := byStored[key]
+		if !ok {
+			if c := AssetConversion(ctx, e.st, co.Handle, spec, a); c != nil {
+				b, err := json.Marshal(c)
+				if err != nil {
+					return nil, fmt.Errorf("conversion of %s: %w", h, err)
+				}
+				r = &resolved{string(b), c.Ext}
+			}
+			byStored[key] = r
+		}
+		if r != nil {
+			own[h], ownExt[h] = r.json, r.ext
+		}
+	}
 	namer := NewNamer(co.RootPath, ext, len(handles))
 	outputs := make([]string, len(handles))
 	for i, h := range handles {
@@ -92,7 +124,11 @@ func (e *Engine) PrepareExport(ctx context.Context, co store.Company, spec Expor
 		if a == nil {
 			a = &store.Asset{Handle: h, Name: h, FileName: path.Base(h)}
 		}
-		outputs[i] = namer.Name(*a)
+		if x, ok := ownExt[h]; ok {
+			outputs[i] = namer.NameAs(*a, x)
+		} else {
+			outputs[i] = namer.Name(*a)
+		}
 	}
-	return &Export{Spec: spec, co: co, handles: handles, known: known, outputs: outputs}, nil
+	return &Export{Spec: spec, co: co, handles: handles, known: known, outputs: outputs, own: own}, nil
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -199,6 +200,15 @@ func (e *Engine) conversion(ctx context.Context, j store.Job, spec ExportSpec) (
 	return spec.Conversion.Request()
 }
 
+// assetRequest is the request of a job asset with a conversion of its own.
+func assetRequest(ja store.JobAsset) (*modifier.Request, error) {
+	var c Conversion
+	if err := json.Unmarshal([]byte(ja.Conversion), &c); err != nil {
+		return nil, fmt.Errorf("conversion of %s: %w", ja.AssetHandle, err)
+	}
+	return c.Request()
+}
+
 // checkControl reads pause and stop requests between assets.
 func (e *Engine) checkControl(ctx context.Context, handle string) error {
 	j, err := e.work.JobByHandle(ctx, "", handle)
@@ -227,6 +237,14 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 	if !ok {
 		e.finish(ctx, j, ja, store.OutcomeError, "asset "+ja.AssetHandle+" no longer exists")
 		return
+	}
+	if req != nil && ja.Conversion != "" {
+		// The asset's stored modifiers gave it a conversion of its own.
+		var err error
+		if req, err = assetRequest(ja); err != nil {
+			e.finish(ctx, j, ja, store.OutcomeError, err.Error())
+			return
+		}
 	}
 	began := time.Now()
 	ja.Began = e.cfg.Now()

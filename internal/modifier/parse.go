@@ -51,6 +51,10 @@ type ParseError struct {
 	// MacroPos the 1-based position within that definition.
 	Macro    string
 	MacroPos int
+	// Field names the stored modifier the fault is in, when it is an
+	// asset's ("urlModifier", "urlPostApplyModifier"; ParseExportFor): Pos
+	// is then within it.
+	Field string
 	// Value is the offending value as written, if any.
 	Value  string
 	Reason string
@@ -63,6 +67,9 @@ func (e *ParseError) Error() string {
 	var b strings.Builder
 	b.WriteString("modifier ")
 	fmt.Fprintf(&b, "%q at position %d", e.Command, e.Pos)
+	if e.Field != "" {
+		b.WriteString(" of the asset's " + e.Field)
+	}
 	if e.Macro != "" {
 		fmt.Fprintf(&b, " (in macro $%s$ at position %d)", e.Macro, e.MacroPos)
 	}
@@ -82,6 +89,7 @@ const (
 
 // origin locates one modifier.
 type origin struct {
+	field    string // the asset's stored modifier it comes from, if any
 	pos      int    // 1-based, in the top-level string
 	macro    string // innermost macro
 	macroPos int    // 1-based, in that macro's definition
@@ -125,7 +133,35 @@ func Parse(modifier string, macros MacroSource) (*Request, error) {
 // string it may hold any characters (IPS image format names do). A fault
 // inside the macro is reported at the position just past is_modifier.
 func ParseExport(isModifier, macro string, macros MacroSource) (*Request, error) {
+	return ParseExportFor(Stored{}, isModifier, macro, macros)
+}
+
+// Stored is what the catalogue holds for one asset (setUrlModifier): its
+// urlModifier, applied before a request's commands, and its
+// urlPostApplyModifier, applied after them (docs/rendering.md, "What a
+// conversion is made of").
+type Stored struct {
+	URLModifier          string
+	URLPostApplyModifier string
+}
+
+// IsZero reports an asset with no stored modifier.
+func (s Stored) IsZero() bool {
+	return strings.TrimSpace(s.URLModifier) == "" && strings.TrimSpace(s.URLPostApplyModifier) == ""
+}
+
+// ParseExportFor parses the conversion of one asset as Image Serving
+// composes it: the asset's urlModifier, then the export's is_modifier and
+// macro (ParseExport), then the asset's urlPostApplyModifier; the later of
+// two occurrences of a command wins, so the request overrides the
+// urlModifier and the urlPostApplyModifier overrides both. Faults and
+// warnings in a stored modifier name it (ParseError.Field, Warning.Field)
+// with positions within it.
+func ParseExportFor(stored Stored, isModifier, macro string, macros MacroSource) (*Request, error) {
 	p := &parser{macros: macros}
+	if err := p.expand(stored.URLModifier, origin{field: "urlModifier"}, nil); err != nil {
+		return nil, err
+	}
 	if err := p.expand(isModifier, origin{}, nil); err != nil {
 		return nil, err
 	}
@@ -137,6 +173,9 @@ func ParseExport(isModifier, macro string, macros MacroSource) (*Request, error)
 		if err := p.expandMacro(name, "$"+name+"$", origin{pos: len(isModifier) + 1}, nil); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.expand(stored.URLPostApplyModifier, origin{field: "urlPostApplyModifier"}, nil); err != nil {
+		return nil, err
 	}
 	return p.build()
 }
@@ -172,7 +211,7 @@ func (p *parser) expand(s string, at origin, stack []string) error {
 
 		here := at
 		if len(stack) == 0 {
-			here = origin{pos: start + 1}
+			here = origin{pos: start + 1, field: at.field}
 		} else {
 			here.macro = stack[len(stack)-1]
 			here.macroPos = start + 1
@@ -235,7 +274,7 @@ func (p *parser) expandMacro(name, text string, at origin, stack []string) error
 }
 
 func perr(cmd string, at origin, value, reason string) *ParseError {
-	return &ParseError{Command: cmd, Pos: at.pos, Macro: at.macro, MacroPos: at.macroPos, Value: value, Reason: reason}
+	return &ParseError{Command: cmd, Pos: at.pos, Field: at.field, Macro: at.macro, MacroPos: at.macroPos, Value: value, Reason: reason}
 }
 
 // build applies the expanded modifiers in order: variables, then commands.
@@ -298,7 +337,7 @@ func (p *parser) build() (*Request, error) {
 		r.where[g] = it.at
 		delete(r.groupWarnings, g)
 		if warn != "" {
-			r.groupWarnings[g] = []Warning{{Command: cmd.name, Pos: it.at.pos, Macro: it.at.macro, Message: warn}}
+			r.groupWarnings[g] = []Warning{{Command: cmd.name, Pos: it.at.pos, Field: it.at.field, Macro: it.at.macro, Message: warn}}
 		}
 		order = remove(order, g)
 		order = append(order, g)
@@ -363,7 +402,7 @@ func (r *Request) validate() error {
 	}
 	if ws := QuantizeWarnings(r.Quantize, r.FormatInfo()); len(ws) > 0 {
 		o := at("quantize")
-		r.Warnings = append(r.Warnings, Warning{Command: "quantize", Pos: o.pos, Macro: o.macro, Message: strings.Join(ws, "; ")})
+		r.Warnings = append(r.Warnings, Warning{Command: "quantize", Pos: o.pos, Field: o.field, Macro: o.macro, Message: strings.Join(ws, "; ")})
 	}
 	return nil
 }

@@ -31,6 +31,10 @@ type Request struct {
 	Rgn      *IRect
 	Rect     *RectSpec
 	DPR      float64 // 0 or 1 = off
+	// DefaultPix bounds the view (width, height; 0 = unconstrained) when
+	// none of wid, hei and scl is given: the catalogue's DefaultPix, set by
+	// ApplyDefaults, never by a command.
+	DefaultPix [2]int
 
 	Crop      *BoxSpec
 	Size      [2]int
@@ -119,10 +123,14 @@ type NoiseSpec struct {
 }
 
 type ICCSpec struct {
-	Name   string
-	Intent string // "" = default (perceptual)
-	BPC    *bool  // nil = default (on)
-	Dither bool
+	Name string
+	// Default: the profile is the company's default for the output's
+	// pixel type (Defaults), not an icc= of the request; one of another
+	// pixel type is then passed over with a warning.
+	Default bool
+	Intent  string // "" = default (perceptual)
+	BPC     *bool  // nil = default (on)
+	Dither  bool
 }
 
 type QuantizeSpec struct {
@@ -196,6 +204,9 @@ type Warning struct {
 	// Pos is the 1-based byte position of the command in the modifier string
 	// (of the macro invocation when the command comes from a macro).
 	Pos int
+	// Field names the asset's stored modifier holding the command
+	// ("urlModifier", "urlPostApplyModifier"), if any; Pos is within it.
+	Field string `json:",omitempty"`
 	// Macro names the image format whose definition holds the command.
 	Macro   string
 	Message string
@@ -203,6 +214,9 @@ type Warning struct {
 
 func (w Warning) String() string {
 	loc := fmt.Sprintf("position %d", w.Pos)
+	if w.Field != "" {
+		loc += " of the asset's " + w.Field
+	}
 	if w.Macro != "" {
 		loc += " (in macro $" + w.Macro + "$)"
 	}

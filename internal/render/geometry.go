@@ -69,9 +69,18 @@ func planView(cw, ch int, r *modifier.Request) (viewPlan, error) {
 	case wid > 0 || hei > 0:
 		sx, sy, w, h = fitScale(rw, rh, wid, hei, r.Fit)
 	default:
-		// No size given: the export keeps the full size (docs/rendering.md, "Defaults": no DefaultPix).
-		sx, sy = 1, 1
-		w, h = atLeast1(roundHalfUp(rw)), atLeast1(roundHalfUp(rh))
+		// No size given: the export keeps the full size, unless the
+		// company's DefaultPix bounds it (docs/rendering.md, "Defaults"):
+		// scaled down to fit inside, never enlarged, no padding.
+		s := 1.0
+		if dw := r.DefaultPix[0]; dw > 0 {
+			s = math.Min(s, float64(dw)/rw)
+		}
+		if dh := r.DefaultPix[1]; dh > 0 {
+			s = math.Min(s, float64(dh)/rh)
+		}
+		sx, sy = s, s
+		w, h = atLeast1(roundHalfUp(rw*s)), atLeast1(roundHalfUp(rh*s))
 	}
 
 	// Where the scaled ROI sits in the view: align h,v in -1…1 maps the

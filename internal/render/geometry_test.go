@@ -58,6 +58,26 @@ func TestPlanView(t *testing.T) {
 			assert.Equal(t, [2]int{tc.ox, tc.oy}, [2]int{p.ox, p.oy}, "placement")
 		})
 	}
+	t.Run("DefaultPix bounds a view with no size", func(t *testing.T) {
+		for _, tc := range []struct {
+			pix, modifier string
+			w, h          int
+		}{
+			{"100,100", "", 100, 50},        // fits inside, no padding
+			{"0,20", "", 40, 20},            // one side free
+			{"800,600", "", 200, 100},       // never enlarges
+			{"100,100", "wid=150", 150, 75}, // wid= given: DefaultPix does not apply
+			{"100,100", "scl=1", 200, 100},
+		} {
+			r, err := modifier.Parse(tc.modifier, nil)
+			require.NoError(t, err)
+			require.NoError(t, r.ApplyDefaults(modifier.Defaults{DefaultPix: tc.pix}))
+			p, err := planView(200, 100, r)
+			require.NoError(t, err)
+			assert.Equal(t, [2]int{tc.w, tc.h}, [2]int{p.w, p.h}, "%s %s", tc.pix, tc.modifier)
+			assert.Equal(t, [2]int{tc.w, tc.h}, [2]int{p.cw, p.ch}, "%s %s", tc.pix, tc.modifier)
+		}
+	})
 	t.Run("absurd enlargement is refused", func(t *testing.T) {
 		r, err := modifier.Parse("scl=0.00001", nil)
 		require.NoError(t, err)

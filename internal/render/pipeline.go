@@ -1128,8 +1128,14 @@ func (j *job) outputColour(x vimg) (vimg, error) {
 	var prof *iccProfile
 	if req.ICC != nil {
 		prof = j.r.profile(req.ICC.Name)
-		if prof == nil {
+		switch {
+		case prof == nil && req.ICC.Default:
+			j.warn("icc", fmt.Sprintf("unknown ICC profile %q (the company's default %s profile); converted to the server's", req.ICC.Name, pt))
+		case prof == nil:
 			j.warn("icc", fmt.Sprintf("unknown ICC profile %q; converted to the default %s profile", req.ICC.Name, pt))
+		case req.ICC.Default && prof.pixelType != pt:
+			j.warn("icc", fmt.Sprintf("the company's default %s profile %q is a %s profile; converted to the server's", pt, req.ICC.Name, prof.pixelType))
+			prof = nil
 		}
 	}
 	intent, bpc := "perceptual", true
@@ -1189,6 +1195,20 @@ func (j *job) outputColour(x vimg) (vimg, error) {
 	return j.toRGB(x)
 }
 
+// outProfile is the output profile icc= names, or the company's default
+// one when it is of the output's pixel type; nil when there is none.
+func (j *job) outProfile() *iccProfile {
+	req := j.req
+	if req.ICC == nil {
+		return nil
+	}
+	prof := j.r.profile(req.ICC.Name)
+	if prof != nil && req.ICC.Default && prof.pixelType != req.OutPixelType() {
+		return nil
+	}
+	return prof
+}
+
 // metadata keeps only what IS writes: the output profile with iccEmbed=1
 // (formats that embed one), the source XMP with xmpEmbed=1, and printRes.
 func (j *job) metadata(x vimg) (vimg, error) {
@@ -1196,8 +1216,8 @@ func (j *job) metadata(x vimg) (vimg, error) {
 	var profile []byte
 	if req.ICCEmbed && j.fi.EmbedICC {
 		switch {
-		case req.ICC != nil && j.r.profile(req.ICC.Name) != nil:
-			profile = j.r.profile(req.ICC.Name).data
+		case req.ICC != nil && j.outProfile() != nil:
+			profile = j.outProfile().data
 		case x.interp() == interpCMYK:
 			profile = j.r.cmyk
 		case !j.gray:

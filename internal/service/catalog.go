@@ -426,6 +426,40 @@ func (s *Service) deleteAssets(ctx context.Context, c *call) (any, error) {
 	return out, nil
 }
 
+// setUrlModifier stores an asset's urlModifier and urlPostApplyModifier,
+// each checked as a conversion would read it; an absent one is stored
+// empty, as IPS publishes both (docs/rendering.md, "What a conversion is
+// made of").
+func (s *Service) setUrlModifier(ctx context.Context, c *call) (any, error) {
+	var p ipsapi.SetUrlModifierParam
+	if err := c.decode(&p); err != nil {
+		return nil, err
+	}
+	co, err := s.company(ctx, c, p.CompanyHandle)
+	if err != nil {
+		return nil, err
+	}
+	handle := strings.TrimSpace(p.AssetHandle)
+	if handle == "" {
+		return nil, soap.Missing("assetHandle")
+	}
+	mod, err := cleanStoredModifier(ctx, s.store, co.Handle, "urlModifier", p.UrlModifier)
+	if err != nil {
+		return nil, err
+	}
+	post, err := cleanStoredModifier(ctx, s.store, co.Handle, "urlPostApplyModifier", p.UrlPostApplyModifier)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.SetURLModifiers(ctx, co.Handle, handle, mod, post); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, soap.Invalid("assetHandle", p.AssetHandle, "no such asset")
+		}
+		return nil, fmt.Errorf("setUrlModifier: %w", err)
+	}
+	return &ipsapi.SetUrlModifierReturn{}, nil
+}
+
 func (s *Service) getImageFormats(ctx context.Context, c *call) (any, error) {
 	var p ipsapi.GetImageFormatsParam
 	if err := c.decode(&p); err != nil {
@@ -520,12 +554,16 @@ func wireAsset(a store.Asset) *ipsapi.Asset {
 		LastModified: dateTime(a.Modified),
 		CreateUser:   a.CreatedBy,
 	}
-	if a.Type == "Image" && a.Width > 0 {
+	// Of the asset types carrying urlModifier and urlPostApplyModifier,
+	// this server has ImageInfo only.
+	if a.Type == "Image" && (a.Width > 0 || a.URLModifier != "" || a.URLPostApplyModifier != "") {
 		w.ImageInfo = &ipsapi.ImageInfo{
-			OriginalPath: a.FolderPath + a.FileName,
-			OriginalFile: a.FileName,
-			Width:        int32(a.Width),
-			Height:       int32(a.Height),
+			OriginalPath:         a.FolderPath + a.FileName,
+			OriginalFile:         a.FileName,
+			Width:                int32(a.Width),
+			Height:               int32(a.Height),
+			UrlModifier:          a.URLModifier,
+			UrlPostApplyModifier: a.URLPostApplyModifier,
 		}
 	}
 	return w

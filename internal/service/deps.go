@@ -25,6 +25,7 @@ type Directory interface {
 	CompanyByHandle(ctx context.Context, handle string) (store.Company, error)
 	CompanyByName(ctx context.Context, name string) (store.Company, error)
 	ListCompanies(ctx context.Context) ([]store.Company, error)
+	CompanyDefaults(ctx context.Context, companyHandle string) (store.CompanyDefaults, error)
 	UserCompanies(ctx context.Context, userHandle string) ([]store.Company, error)
 	IsMember(ctx context.Context, userHandle, companyHandle string) (bool, error)
 }
@@ -35,6 +36,7 @@ type Assets interface {
 	AssetsByNames(ctx context.Context, companyHandle string, names, types []string) ([]store.Asset, error)
 	SearchAssets(ctx context.Context, q store.AssetQuery) ([]store.Asset, int, error)
 	DeleteAsset(ctx context.Context, companyHandle, handle string) error
+	SetURLModifiers(ctx context.Context, companyHandle, handle, urlModifier, urlPostApplyModifier string) (store.Asset, error)
 	FolderByPath(ctx context.Context, companyHandle, fullPath string) (store.Folder, error)
 	ListFolders(ctx context.Context, companyHandle string) ([]store.Folder, error)
 }

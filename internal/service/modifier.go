@@ -36,3 +36,19 @@ func CleanURLModifier(ctx context.Context, st jobs.ImageFormats, companyHandle, 
 	}
 	return mod, nil
 }
+
+// cleanStoredModifier checks an asset's urlModifier or urlPostApplyModifier
+// (field) before setUrlModifier stores it, against the company's image
+// formats as a conversion would read it, and trims it as image formats are
+// (docs/rendering.md, "What a conversion is made of").
+func cleanStoredModifier(ctx context.Context, st jobs.ImageFormats, companyHandle, field, mod string) (string, error) {
+	mod = strings.Trim(strings.TrimSpace(mod), "&")
+	if _, err := modifier.Parse(mod, jobs.Macros(ctx, st, companyHandle)); err != nil {
+		var pe *modifier.ParseError
+		if errors.As(err, &pe) {
+			return "", soap.Errorf(soap.CodeInvalidParameter, "%s: %s", field, pe.Error())
+		}
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	return mod, nil
+}

@@ -40,6 +40,8 @@ func operationTable() []operation {
 			func(s *Service) handler { return s.deleteAsset }},
 		{"deleteAssets", false, "with per-handle faults",
 			func(s *Service) handler { return s.deleteAssets }},
+		{"setUrlModifier", false, "an asset's `urlModifier` and `urlPostApplyModifier`, checked; convert exports apply them (not in the pre-4.0 WSDL)",
+			func(s *Service) handler { return s.setUrlModifier }},
 		{"getImageFormats", false, "the company's presets (macros)",
 			func(s *Service) handler { return s.getImageFormats }},
 		{"saveImageFormat", false, "creates or updates a preset, its modifier checked",

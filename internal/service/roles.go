@@ -35,6 +35,7 @@ func operationRoles() map[string][]string {
 		"deleteAsset":     {iu, ia, ica, wsu, ipa, ipc, ipcu},
 		"deleteAssets":    {iu, ia, ica, wsu, ipa, ipc, ipcu},
 		"getImageFormats": {iu, ia, ica, wsu, ipa, ipu, ipc, ipcu},
+		"setUrlModifier":  {iu, ia, ica, wsu, ipa, ipc, ipcu},
 		// The page omits ImagePortalAdmin and ImagePortalUser.
 		"getOriginalFilePaths": {iu, ia, ica, wsu, tsa, tsu, ipc, ipcu},
 		"saveImageFormat":      {iu, ia, ica, wsu, ipa},

@@ -167,6 +167,10 @@ type JobAsset struct {
 	// and for handles that named no asset.
 	SourceKey    string
 	SourceSHA256 string
+	// Conversion is the asset's own resolved conversion, which the job
+	// engine writes (JSON) when the asset's stored modifiers make it differ
+	// from the job's; "" renders the job's.
+	Conversion string
 }
 
 // JobFile is a file a job wrote: the download routes need nothing else, so

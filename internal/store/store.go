@@ -97,6 +97,11 @@ type Asset struct {
 	CreatedBy     string // user handle
 	Created       time.Time
 	Modified      time.Time
+	// URLModifier and URLPostApplyModifier are the Image Serving commands
+	// setUrlModifier stored: applied before and after a conversion's own
+	// (docs/rendering.md, "What a conversion is made of").
+	URLModifier          string
+	URLPostApplyModifier string
 }
 
 // NewAsset is the input of CreateAsset. FolderHandle must belong to the company.
@@ -113,6 +118,10 @@ type NewAsset struct {
 	Width, Height int
 	CreatedBy     string
 	Members       []string // member asset handles, for set types
+	// URLModifier and URLPostApplyModifier as Asset's (a catalogue copy
+	// keeps them).
+	URLModifier          string
+	URLPostApplyModifier string
 }
 
 // AssetFile is an asset's stored file, as ReplaceAssetFile sets it.
@@ -152,12 +161,32 @@ type ImageFormat struct {
 	URLModifier   string
 }
 
+// CompanyDefaults are a company's Image Serving default request
+// attributes, which a conversion uses where its commands leave them open
+// (docs/rendering.md, "What a conversion is made of"). Each is written as
+// the catalogue attribute is ("85,1", "FFFFFF", "sharp2", a profile name,
+// "800,600") and checked by the caller (modifier.Defaults.Check); "" means
+// the server's own default.
+type CompanyDefaults struct {
+	JpegQuality    string
+	BkgColor       string
+	ResMode        string
+	IccProfileRgb  string
+	IccProfileCmyk string
+	DefaultPix     string
+}
+
 // Catalog is the catalogue part of the store.
 type Catalog interface {
 	CreateCompany(ctx context.Context, name string) (Company, error) // ErrConflict on duplicate name (case-insensitive)
 	CompanyByHandle(ctx context.Context, handle string) (Company, error)
 	CompanyByName(ctx context.Context, name string) (Company, error) // case-insensitive
 	ListCompanies(ctx context.Context) ([]Company, error)
+	// CompanyDefaults reads a company's default request attributes (all ""
+	// until set); SetCompanyDefaults replaces them. ErrNotFound for an
+	// unknown company.
+	CompanyDefaults(ctx context.Context, companyHandle string) (CompanyDefaults, error)
+	SetCompanyDefaults(ctx context.Context, companyHandle string, d CompanyDefaults) error
 
 	CreateUser(ctx context.Context, u NewUser) (User, error) // ErrConflict on duplicate email (case-insensitive)
 	UserByEmail(ctx context.Context, email string) (User, error)
@@ -196,6 +225,10 @@ type Catalog interface {
 	// set has no file to replace.
 	ReplaceAssetFile(ctx context.Context, companyHandle, handle string, f AssetFile) (before, after Asset, err error)
 	SetMembers(ctx context.Context, companyHandle, setHandle string) ([]Asset, error)
+	// SetURLModifiers stores an asset's urlModifier and
+	// urlPostApplyModifier (both replaced; "" clears one) and bumps its
+	// Modified. ErrNotFound if unknown.
+	SetURLModifiers(ctx context.Context, companyHandle, handle, urlModifier, urlPostApplyModifier string) (Asset, error)
 
 	// SaveImageFormat upserts by Handle when set, else by name (case-insensitive).
 	SaveImageFormat(ctx context.Context, f ImageFormat) (ImageFormat, error)

@@ -401,6 +401,8 @@ func description() *api {
 		i32("successCount"), i32("warningCount"), i32("errorCount"),
 		el("warningDetailArray", "AssetOperationFaultArray").opt(), el("errorDetailArray", "AssetOperationFaultArray").opt(),
 	}})
+	o(&op{name: "setUrlModifier", doc: "added in IPS 4.0 (change log 4.0): not in the pre-4.0 WSDL; as its reference page declares it", since: V12,
+		param: []*field{str("companyHandle"), str("assetHandle"), str("urlModifier").opt(), str("urlPostApplyModifier").opt()}})
 	o(&op{name: "getImageFormats", param: []*field{str("companyHandle")}, ret: []*field{el("imageFormatArray", "ImageFormatArray")}})
 	o(&op{name: "saveImageFormat", param: []*field{
 		str("companyHandle"), str("imageFormatHandle").opt().d("absent: create (or update the format of that name)"), str("name"), str("urlModifier"),

@@ -178,6 +178,41 @@ func (c *Catalog) companies(ctx context.Context, query string, args ...any) ([]s
 	return out, nil
 }
 
+const companyDefaultsCols = `jpeg_quality, bkg_color, res_mode, icc_profile_rgb, icc_profile_cmyk, default_pix`
+
+// CompanyDefaults reads a company's default request attributes.
+func (c *Catalog) CompanyDefaults(ctx context.Context, companyHandle string) (store.CompanyDefaults, error) {
+	id, ok := parseCompany(companyHandle)
+	if !ok {
+		return store.CompanyDefaults{}, notFound("company", companyHandle)
+	}
+	var d store.CompanyDefaults
+	err := c.queryRow(ctx, c.rdb, `SELECT `+companyDefaultsCols+` FROM companies WHERE id = ?`, id).
+		Scan(&d.JpegQuality, &d.BkgColor, &d.ResMode, &d.IccProfileRgb, &d.IccProfileCmyk, &d.DefaultPix)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.CompanyDefaults{}, notFound("company", companyHandle)
+	}
+	if err != nil {
+		return store.CompanyDefaults{}, fmt.Errorf("defaults of company %q: %w", companyHandle, err)
+	}
+	return d, nil
+}
+
+// SetCompanyDefaults replaces a company's default request attributes.
+func (c *Catalog) SetCompanyDefaults(ctx context.Context, companyHandle string, d store.CompanyDefaults) error {
+	id, ok := parseCompany(companyHandle)
+	if !ok {
+		return notFound("company", companyHandle)
+	}
+	res, err := c.exec(ctx, c.db, `UPDATE companies SET jpeg_quality = ?, bkg_color = ?, res_mode = ?,
+		icc_profile_rgb = ?, icc_profile_cmyk = ?, default_pix = ? WHERE id = ?`,
+		d.JpegQuality, d.BkgColor, d.ResMode, d.IccProfileRgb, d.IccProfileCmyk, d.DefaultPix, id)
+	if err != nil {
+		return fmt.Errorf("set defaults of company %q: %w", companyHandle, err)
+	}
+	return affected(res, "company", companyHandle)
+}
+
 // companyID resolves a company handle to an existing company's id and name.
 func (c *base) companyID(ctx context.Context, q querier, handle string) (int64, string, error) {
 	id, ok := parseCompany(handle)
@@ -544,7 +579,8 @@ func (c *Catalog) ListFolders(ctx context.Context, companyHandle string) ([]stor
 // ---- assets ----
 
 const assetCols = `a.id, a.company_id, a.folder_id, f.path, a.name, a.file_name, a.type, a.sub_type,
-	a.size, a.sha256, a.storage_key, a.width, a.height, a.created_by, a.created, a.modified`
+	a.size, a.sha256, a.storage_key, a.width, a.height, a.created_by, a.created, a.modified,
+	a.url_modifier, a.url_post_modifier`
 
 const assetFrom = ` FROM assets a JOIN folders f ON f.id = a.folder_id`
 
@@ -554,7 +590,8 @@ func scanAsset(sc interface{ Scan(...any) error }, extra ...any) (store.Asset, e
 		a            store.Asset
 	)
 	dest := []any{&id, &cid, &fid, &a.FolderPath, &a.Name, &a.FileName, &a.Type, &a.SubType,
-		&a.Size, &a.SHA256, &a.StorageKey, &a.Width, &a.Height, &a.CreatedBy, Time{&a.Created}, Time{&a.Modified}}
+		&a.Size, &a.SHA256, &a.StorageKey, &a.Width, &a.Height, &a.CreatedBy, Time{&a.Created}, Time{&a.Modified},
+		&a.URLModifier, &a.URLPostApplyModifier}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return store.Asset{}, err
 	}
@@ -608,6 +645,7 @@ func (c *Catalog) CreateAsset(ctx context.Context, na store.NewAsset) (store.Ass
 		Name: na.Name, FileName: na.FileName, Type: na.Type, SubType: na.SubType,
 		Size: na.Size, SHA256: na.SHA256, StorageKey: na.StorageKey, Width: na.Width, Height: na.Height,
 		CreatedBy: na.CreatedBy, Created: t, Modified: t,
+		URLModifier: na.URLModifier, URLPostApplyModifier: na.URLPostApplyModifier,
 	}
 	err := c.inTx(ctx, func(tx *sql.Tx) error {
 		// The folder's company check also proves the company exists.
@@ -623,10 +661,12 @@ func (c *Catalog) CreateAsset(ctx context.Context, na store.NewAsset) (store.Ass
 		}
 		var id int64
 		err = c.queryRow(ctx, tx, `INSERT INTO assets (company_id, folder_id, name, name_key, file_name, file_name_key,
-			type, sub_type, size, sha256, storage_key, width, height, created_by, created, modified)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			type, sub_type, size, sha256, storage_key, width, height, created_by, created, modified,
+			url_modifier, url_post_modifier)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			cid, fid, a.Name, fold(a.Name), a.FileName, fold(a.FileName), a.Type, a.SubType,
-			a.Size, a.SHA256, a.StorageKey, a.Width, a.Height, a.CreatedBy, c.d.TimeArg(t), c.d.TimeArg(t)).Scan(&id)
+			a.Size, a.SHA256, a.StorageKey, a.Width, a.Height, a.CreatedBy, c.d.TimeArg(t), c.d.TimeArg(t),
+			a.URLModifier, a.URLPostApplyModifier).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -984,6 +1024,35 @@ func (c *Catalog) SetMembers(ctx context.Context, companyHandle, setHandle strin
 		return nil, fmt.Errorf("members of set %q: %w", setHandle, err)
 	}
 	return out, nil
+}
+
+// SetURLModifiers replaces an asset's urlModifier and urlPostApplyModifier.
+func (c *Catalog) SetURLModifiers(ctx context.Context, companyHandle, handle, urlModifier, urlPostApplyModifier string) (store.Asset, error) {
+	cid, ok := parseCompany(companyHandle)
+	if !ok {
+		return store.Asset{}, notFound("asset", handle)
+	}
+	id, ok := parseAsset(handle, cid)
+	if !ok {
+		return store.Asset{}, notFound("asset", handle)
+	}
+	var a store.Asset
+	err := c.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := c.exec(ctx, tx, `UPDATE assets SET url_modifier = ?, url_post_modifier = ?, modified = ?
+			WHERE company_id = ? AND id = ?`, urlModifier, urlPostApplyModifier, c.d.TimeArg(now()), cid, id)
+		if err != nil {
+			return err
+		}
+		if err := affected(res, "asset", handle); err != nil {
+			return err
+		}
+		a, err = scanAsset(c.queryRow(ctx, tx, `SELECT `+assetCols+assetFrom+` WHERE a.id = ? AND a.company_id = ?`, id, cid))
+		return err
+	})
+	if err != nil {
+		return store.Asset{}, fmt.Errorf("set url modifiers of asset %s: %w", handle, err)
+	}
+	return a, nil
 }
 
 // ---- image formats ----

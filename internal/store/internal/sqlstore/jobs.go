@@ -193,12 +193,12 @@ func checkPendingAsset(i int, a store.JobAsset) error {
 }
 
 const jobAssetInsertCols = `job_id, seq, asset_handle, asset_name, asset_type, folder_path, file_name,
-	message, output_path, blob_key, size, sha256, finished, source_key, source_sha256`
+	message, output_path, blob_key, size, sha256, finished, source_key, source_sha256, conversion`
 
 // jobAssetParams is the parameters of one row of jobAssetInsertCols.
-const jobAssetParams = 15
+const jobAssetParams = 16
 
-// jobAssetBatch is the rows of one INSERT: 15 parameters a row keeps it
+// jobAssetBatch is the rows of one INSERT: 16 parameters a row keeps it
 // far below both databases' limits on parameters (SQLite 32766, PostgreSQL
 // 65535), and a job of 10,000 assets takes 20 statements, not 10,000.
 const jobAssetBatch = 500
@@ -242,7 +242,7 @@ func (j *Jobs) insertJobAssetSeq(ctx context.Context, tx *sql.Tx, jobID int64, f
 			b.WriteString(", " + row)
 		}
 		args = append(args, jobID, seq, a.AssetHandle, a.AssetName, a.AssetType, a.FolderPath, a.FileName,
-			a.Message, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.nullTime(at(a.Finished)), a.SourceKey, a.SourceSHA256)
+			a.Message, a.OutputPath, a.BlobKey, a.Size, a.SHA256, j.nullTime(at(a.Finished)), a.SourceKey, a.SourceSHA256, a.Conversion)
 		seq++
 		if len(args) == jobAssetParams*jobAssetBatch {
 			if err := flush(); err != nil {
@@ -494,7 +494,7 @@ func (j *Jobs) AddJobAssets(ctx context.Context, handle string, assets []store.J
 
 const jobAssetCols = `ja.seq, ja.asset_handle, ja.asset_name, ja.asset_type, ja.folder_path, ja.file_name,
 	ja.outcome, ja.message, ja.replaced, ja.output_path, ja.blob_key, ja.size, ja.sha256, ja.began, ja.finished,
-	ja.source_key, ja.source_sha256`
+	ja.source_key, ja.source_sha256, ja.conversion`
 
 // jobAssetFrom joins the job so that its company is checked against the
 // handle's.
@@ -504,7 +504,7 @@ const jobAssetFrom = ` FROM job_assets ja JOIN jobs j ON j.id = ja.job_id WHERE 
 func jobAssetDest(a *store.JobAsset) []any {
 	return []any{&a.Seq, &a.AssetHandle, &a.AssetName, &a.AssetType, &a.FolderPath, &a.FileName,
 		&a.Outcome, &a.Message, &a.Replaced, &a.OutputPath, &a.BlobKey, &a.Size, &a.SHA256, NullTime{&a.Began}, NullTime{&a.Finished},
-		&a.SourceKey, &a.SourceSHA256}
+		&a.SourceKey, &a.SourceSHA256, &a.Conversion}
 }
 
 func scanJobAsset(sc interface{ Scan(...any) error }, jobHandle string, extra ...any) (store.JobAsset, error) {
