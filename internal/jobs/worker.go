@@ -232,9 +232,13 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 	ja.Began = e.cfg.Now()
 	res := e.exporter.Export(ctx, export.Task{Asset: as, Key: exportPrefix(j.Handle) + ja.OutputPath, Request: req,
 		Budget: e.budget(j.Handle)})
-	if req != nil && res.Err == nil && !res.Original {
+	if req != nil && res.Err == nil && !res.Original && res.Cache != export.CacheHit {
 		e.cfg.Observer.Rendered(time.Since(began))
 	}
+	if res.Cache != "" {
+		e.cfg.Observer.RenditionCache(res.Cache)
+	}
+	ja.RenditionHit = res.Cache == export.CacheHit
 	if res.Err != nil {
 		if cancelled(ctx) {
 			return // shutting down: the asset stays pending and is redone

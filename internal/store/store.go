@@ -225,8 +225,9 @@ type BlobGarbage interface {
 // that exporting the same bytes the same way again reuses it
 // (docs/rendition-cache.md).
 type Rendition struct {
-	Key  string
-	Size int64
+	Key    string
+	Size   int64
+	SHA256 string // hex, of the file
 	// Warnings are the render's, given again with every reuse.
 	Warnings []string
 	LastUsed time.Time

@@ -24,7 +24,7 @@ func testRenditionIndex(t *testing.T, s store.Store) {
 
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 	require.NoError(t, s.AddRendition(ctx, store.Rendition{Key: "a", Size: 100, LastUsed: t0}))
-	require.NoError(t, s.AddRendition(ctx, store.Rendition{Key: "b", Size: 50, Warnings: []string{"qlt ignored", "ünïcode"}, LastUsed: t0}))
+	require.NoError(t, s.AddRendition(ctx, store.Rendition{Key: "b", Size: 50, SHA256: "ab12", Warnings: []string{"qlt ignored", "ünïcode"}, LastUsed: t0}))
 	n, err := s.RenditionBytes(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(150), n)
@@ -33,7 +33,7 @@ func testRenditionIndex(t *testing.T, s store.Store) {
 	r, ok, err := s.UseRendition(ctx, "b", t1)
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.Equal(t, store.Rendition{Key: "b", Size: 50, Warnings: []string{"qlt ignored", "ünïcode"}, LastUsed: t1}, r)
+	assert.Equal(t, store.Rendition{Key: "b", Size: 50, SHA256: "ab12", Warnings: []string{"qlt ignored", "ünïcode"}, LastUsed: t1}, r)
 	r, ok, err = s.UseRendition(ctx, "a", time.Time{})
 	require.NoError(t, err)
 	require.True(t, ok)

@@ -29,7 +29,7 @@ func (c *Catalog) UseRendition(ctx context.Context, key string, t time.Time) (st
 		used = now()
 	}
 	err := c.queryRow(ctx, c.db, `UPDATE renditions SET last_used = ? WHERE rendition_key = ?
-		RETURNING size, warnings, last_used`, c.d.TimeArg(used), key).Scan(&r.Size, &warnings, Time{&r.LastUsed})
+		RETURNING size, sha256, warnings, last_used`, c.d.TimeArg(used), key).Scan(&r.Size, &r.SHA256, &warnings, Time{&r.LastUsed})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Rendition{}, false, nil
 	}
@@ -62,9 +62,9 @@ func (c *Catalog) AddRendition(ctx context.Context, r store.Rendition) error {
 	if err != nil {
 		return fmt.Errorf("add rendition %s: %w", r.Key, err)
 	}
-	_, err = c.exec(ctx, c.db, `INSERT INTO renditions (rendition_key, size, warnings, last_used) VALUES (?, ?, ?, ?)
-		ON CONFLICT (rendition_key) DO UPDATE SET size = excluded.size, warnings = excluded.warnings,
-		last_used = excluded.last_used`, r.Key, r.Size, string(w), c.d.TimeArg(used))
+	_, err = c.exec(ctx, c.db, `INSERT INTO renditions (rendition_key, size, sha256, warnings, last_used) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (rendition_key) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
+		warnings = excluded.warnings, last_used = excluded.last_used`, r.Key, r.Size, r.SHA256, string(w), c.d.TimeArg(used))
 	if err != nil {
 		return fmt.Errorf("add rendition %s: %w", r.Key, err)
 	}

@@ -2,7 +2,7 @@
 --
 -- renditions indexes the rendered files kept in the blob store under
 -- renditions/<key>, the key a hash of the original's bytes, the resolved
--- conversion and the renderer's version: size and last use, for a total
+-- conversion and the renderer's version: size, SHA-256 and last use, for a total
 -- size bound with least-recently-used eviction; warnings are the render's,
 -- given again with each reuse (a JSON array of strings).
 --
@@ -12,6 +12,7 @@
 CREATE TABLE renditions (
     rendition_key text PRIMARY KEY,
     size      bigint NOT NULL CHECK (size >= 0),
+    sha256    text NOT NULL,
     warnings  text NOT NULL DEFAULT '[]',
     last_used timestamptz NOT NULL
 );
