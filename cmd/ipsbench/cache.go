@@ -26,7 +26,7 @@ const renditionCacheBytes = 8 << 30
 // than bimg doing the same work (≥ 0.95×). The other targets' servers run
 // with the cache off (startServer), so their rounds render every time.
 func (b *bench) cacheTarget(ctx context.Context, dataDir, company string, set *inputSet, handles []string) error {
-	if b.cfg.skip["cache"] || b.cfg.skip["convert"] {
+	if b.cfg.skip["cache"] {
 		return nil
 	}
 	n := len(handles)
