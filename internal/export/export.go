@@ -127,8 +127,11 @@ type Cache interface {
 	Key(sourceSHA256 string, req *modifier.Request) string
 	// Get opens the rendition under key, ok false when there is none.
 	Get(ctx context.Context, key string) (rc io.ReadCloser, r store.Rendition, ok bool)
-	// Put keeps a rendition; Forget drops one that is not what it should be.
+	// Put keeps a rendition, maybe in the background (data must then not
+	// change); Wait returns once the Puts made before it are done.
 	Put(ctx context.Context, key string, data []byte, warnings []string)
+	Wait()
+	// Forget drops a rendition that is not what it should be.
 	Forget(ctx context.Context, key string)
 }
 

@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ipsexport/ipsd/internal/blob"
@@ -47,7 +48,16 @@ type Cache struct {
 	version  string
 	log      *slog.Logger
 	now      func() time.Time
+	// writing holds a token per rendition being kept in the background
+	// (Put); waitMu lets one Wait at a time take them all.
+	writing chan struct{}
+	waitMu  sync.Mutex
 }
+
+// background is how many renditions are kept at once behind the worker's
+// back; beyond, Put keeps them itself. A put is mostly the file's fsync,
+// which would otherwise leave a core idle between two renders.
+const background = 4
 
 // Config configures a Cache.
 type Config struct {
@@ -70,7 +80,7 @@ func New(cfg Config) *Cache {
 		return nil
 	}
 	c := &Cache{blob: cfg.Blob, index: cfg.Index, maxBytes: cfg.MaxBytes, version: cfg.RendererVersion,
-		log: cfg.Logger, now: cfg.Now}
+		log: cfg.Logger, now: cfg.Now, writing: make(chan struct{}, background)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -126,13 +136,44 @@ func (c *Cache) Get(ctx context.Context, key string) (_ io.ReadCloser, r store.R
 }
 
 // Put keeps data, rendered with warnings, under key, then evicts what the
-// bound no longer holds. A file larger than the whole cache is not kept.
-// Failures are logged, never returned.
+// bound no longer holds; it returns at once, the work going on in the
+// background (Wait waits for it) while few enough puts are, else when it
+// is done. data must not change afterwards. A file larger than the whole
+// cache is not kept. Failures are logged, never returned.
 func (c *Cache) Put(ctx context.Context, key string, data []byte, warnings []string) {
 	if c == nil || key == "" || int64(len(data)) > c.maxBytes {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	select {
+	case c.writing <- struct{}{}:
+		go func() {
+			defer func() { <-c.writing }()
+			c.put(ctx, key, data, warnings)
+		}()
+	default:
+		c.put(ctx, key, data, warnings)
+	}
+}
+
+// Wait returns once every Put that returned before it was called is done.
+func (c *Cache) Wait() {
+	if c == nil {
+		return
+	}
+	c.waitMu.Lock()
+	defer c.waitMu.Unlock()
+	// Blocked sends are served before Puts that try for a token, so this
+	// ends as soon as the puts in flight have.
+	for range background {
+		c.writing <- struct{}{}
+	}
+	for range background {
+		<-c.writing
+	}
+}
+
+func (c *Cache) put(ctx context.Context, key string, data []byte, warnings []string) {
 	sum := sha256.Sum256(data)
 	// The index row first: a file the index does not know of would never
 	// be evicted, while a row whose file is missing only costs a render.

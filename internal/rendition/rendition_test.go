@@ -177,6 +177,7 @@ func (r *rig) exportOne(t *testing.T, a store.Asset, req *modifier.Request, budg
 	t.Helper()
 	key := fmt.Sprintf("exports/j/%d.jpg", outputs.Add(1))
 	res := r.x.Export(t.Context(), export.Task{Asset: a, Key: key, Request: req, Budget: budget})
+	r.cache.Wait() // as a chunk does before its last asset is recorded
 	if res.Err != nil {
 		return res, nil
 	}

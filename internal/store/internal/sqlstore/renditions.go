@@ -20,18 +20,28 @@ var _ store.RenditionIndex = (*Catalog)(nil)
 // EvictRenditions reads before removing them.
 const evictBatch = 500
 
-// UseRendition marks key used at t and returns its entry.
+// UseRendition marks key used at t and returns its entry. A key not
+// there, the common case of a first export, costs one read on the read
+// connections, not a write.
 func (c *Catalog) UseRendition(ctx context.Context, key string, t time.Time) (store.Rendition, bool, error) {
+	var one int
+	err := c.queryRow(ctx, c.rdb, `SELECT 1 FROM renditions WHERE rendition_key = ?`, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Rendition{}, false, nil
+	}
+	if err != nil {
+		return store.Rendition{}, false, fmt.Errorf("use rendition %s: %w", key, err)
+	}
 	r := store.Rendition{Key: key}
 	var warnings string
 	used := at(t)
 	if used.IsZero() {
 		used = now()
 	}
-	err := c.queryRow(ctx, c.db, `UPDATE renditions SET last_used = ? WHERE rendition_key = ?
+	err = c.queryRow(ctx, c.db, `UPDATE renditions SET last_used = ? WHERE rendition_key = ?
 		RETURNING size, sha256, warnings, last_used`, c.d.TimeArg(used), key).Scan(&r.Size, &r.SHA256, &warnings, Time{&r.LastUsed})
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Rendition{}, false, nil
+		return store.Rendition{}, false, nil // evicted meanwhile
 	}
 	if err != nil {
 		return store.Rendition{}, false, fmt.Errorf("use rendition %s: %w", key, err)
