@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -47,6 +49,7 @@ func (b *bench) cacheTarget(ctx context.Context, dataDir, company string, set *i
 	outDir := filepath.Join(b.work, "out-bimg")
 	firstZip, secondZip := filepath.Join(b.work, "cache-first.zip"), filepath.Join(b.work, "cache-second.zip")
 	var firsts, seconds, bimg []round
+	var ratios []float64 // first ÷ second, per round
 	for i := 1; b.moreRounds(i-1, firsts, seconds, bimg); i++ {
 		mod := fmt.Sprintf("%s&id=cache%d-%d", b.modifier(), time.Now().Unix(), i)
 		b.quiet()
@@ -82,6 +85,7 @@ func (b *bench) cacheTarget(ctx context.Context, dataDir, company string, set *i
 		b.detail("round %d: rendition cache, second export of %d (all hits): %.2f s → %.2f img/s, %.1f× the first; every file byte-identical; %s",
 			i, n, second.total.Seconds(), float64(n)/second.total.Seconds(), first.total.Seconds()/second.total.Seconds(), m)
 		seconds = append(seconds, round{d: second.total, disturbed: share})
+		ratios = append(ratios, first.total.Seconds()/second.total.Seconds())
 
 		os.RemoveAll(outDir)
 		b.quiet()
@@ -103,12 +107,16 @@ func (b *bench) cacheTarget(ctx context.Context, dataDir, company string, set *i
 	os.Remove(secondZip)
 	fb, sb, bb := bestOf(firsts), bestOf(seconds), bestOf(bimg)
 	firstRate, secondRate, bimgRate := float64(n)/fb.d.Seconds(), float64(n)/sb.d.Seconds(), float64(n)/bb.d.Seconds()
+	// The verdict is the least ratio of a round, its two exports measured
+	// back to back: the best of each side may come from different rounds.
+	least := slices.Min(ratios)
+	b.detail("rendition cache: second export ÷ first, per round: %s (least %.1f)", fmtRatios(ratios), least)
 	b.add(result{
 		Name:     fmt.Sprintf("convert re-export from the rendition cache, %d × %d×%d JPEG, byte-identical", n, b.cfg.photoW, b.cfg.photoH),
 		Figure:   fmt.Sprintf("%.1f img/s", secondRate),
 		Baseline: fmt.Sprintf("%.2f img/s first export (all misses)", firstRate),
-		Ratio:    fb.d.Seconds() / sb.d.Seconds(), Target: "≥ 10",
-		Verdict:   verdict(fb.d >= 10*sb.d),
+		Ratio:    fb.d.Seconds() / sb.d.Seconds(), Target: "≥ 10 each round",
+		Verdict:   verdict(least >= 10),
 		Disturbed: max(fb.disturbed, sb.disturbed),
 	})
 	b.add(result{
@@ -119,7 +127,32 @@ func (b *bench) cacheTarget(ctx context.Context, dataDir, company string, set *i
 		Verdict:   verdict(firstRate/bimgRate >= 0.95),
 		Disturbed: max(fb.disturbed, bb.disturbed),
 	})
+	// Beside the convert target's export, whose server has no cache: what
+	// keeping the renditions costs a first export.
+	for _, r := range b.results {
+		var plain float64
+		if strings.HasPrefix(r.Name, "convert export, ") && strings.HasSuffix(r.Figure, " img/s") {
+			if _, err := fmt.Sscanf(r.Figure, "%g img/s", &plain); err == nil && plain > 0 {
+				b.add(result{
+					Name:     "convert export, first run with the rendition cache vs without it (convert target)",
+					Figure:   fmt.Sprintf("%.2f img/s", firstRate),
+					Baseline: fmt.Sprintf("%.2f img/s without the cache", plain),
+					Ratio:    firstRate / plain, Target: "≈ 1 (reported)", Verdict: "INFO",
+					Disturbed: max(fb.disturbed, r.Disturbed),
+				})
+			}
+			break
+		}
+	}
 	return nil
+}
+
+func fmtRatios(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.1f×", r)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // sameEntries reports whether two zips hold the same names with the same
