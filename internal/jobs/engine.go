@@ -364,6 +364,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.draining.Store(true)
 	defer e.draining.Store(false)
+	if e.cfg.Cache != nil {
+		// Renditions still being kept finish before the store closes
+		// (docs/rendition-cache.md); each is one file and one row.
+		defer e.cfg.Cache.Wait()
+	}
 	if err := e.q.Stop(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return e.q.StopAndCancel(context.WithoutCancel(ctx))
