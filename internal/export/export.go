@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -249,8 +250,15 @@ func (x *Exporter) convert(ctx context.Context, t Task) Result {
 		r.Warnings = append(r.Warnings, w.String())
 	}
 	if key != "" {
-		x.Cache.Put(ctx, key, out.Data, r.Warnings)
-		r.Cache = CacheMiss
+		// The request's own warnings name positions in the string this job
+		// was given, which another job's spelling of the same conversion
+		// places elsewhere: only the render's are kept (reuse adds the
+		// request's). A render that does not give the request's first is
+		// not kept.
+		if n := len(t.Request.Warnings); len(out.Warnings) >= n && slices.Equal(out.Warnings[:n], t.Request.Warnings) {
+			x.Cache.Put(ctx, key, out.Data, r.Warnings[n:])
+			r.Cache = CacheMiss
+		}
 	}
 	return r
 }
@@ -285,7 +293,12 @@ func (x *Exporter) reuse(ctx context.Context, t Task, key string) (Result, bool)
 		x.Cache.Forget(ctx, key)
 		return Result{}, false
 	}
-	return Result{Key: t.Key, Size: info.Size, SHA256: info.SHA256, Warnings: c.Warnings, Cache: CacheHit}, true
+	r := Result{Key: t.Key, Size: info.Size, SHA256: info.SHA256, Cache: CacheHit}
+	for _, w := range t.Request.Warnings {
+		r.Warnings = append(r.Warnings, w.String())
+	}
+	r.Warnings = append(r.Warnings, c.Warnings...)
+	return r, true
 }
 
 // write stores the size bytes of r under t.Key, once they are within the

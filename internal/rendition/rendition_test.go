@@ -221,6 +221,18 @@ func TestHitMiss(t *testing.T) {
 			assert.Equal(t, first.Warnings, second.Warnings)
 			assert.Equal(t, image.Rect(0, 0, 160, 100), decodeJPEG(t, f2))
 
+			// The same conversion spelled otherwise is the same rendition;
+			// its request's warnings are its own (their positions).
+			respelled := request(t, "blendMode=multiply&wid=160&fmt=jpeg")
+			third, f4 := r.exportOne(t, a, respelled, nil)
+			require.NoError(t, third.Err)
+			assert.Equal(t, export.CacheHit, third.Cache)
+			assert.Equal(t, f1, f4)
+			require.NotEmpty(t, respelled.Warnings)
+			assert.Equal(t, respelled.Warnings[0].String(), third.Warnings[0])
+			assert.NotEqual(t, first.Warnings[0], third.Warnings[0], "another position")
+			assert.Len(t, third.Warnings, len(first.Warnings))
+
 			// Another conversion of the same original is another rendition.
 			other, f3 := r.exportOne(t, a, request(t, "fmt=jpeg&wid=80"), nil)
 			require.NoError(t, other.Err)
