@@ -276,7 +276,7 @@ func (x *Exporter) reuse(ctx context.Context, t Task, key string) (Result, bool)
 	info, err := x.write(ctx, t, "the converted file", rc, c.Size)
 	var limit *LimitError
 	if errors.As(err, &limit) {
-		return Result{Err: err, Cache: CacheHit}, true
+		return Result{Err: err}, true
 	}
 	if err == nil && (info.Size != c.Size || !strings.EqualFold(info.SHA256, c.SHA256)) {
 		ctx := context.WithoutCancel(ctx)

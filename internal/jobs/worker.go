@@ -245,7 +245,7 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 	if res.Cache != "" {
 		e.cfg.Observer.RenditionCache(res.Cache)
 	}
-	ja.RenditionHit = res.Cache == export.CacheHit
+	ja.RenditionHit = res.Cache == export.CacheHit && res.Err == nil
 	if last {
 		e.renditionsKept(req)
 	}
