@@ -113,7 +113,10 @@ func (b *bench) startServer(dataDir, logName string, extra ...string) (*server, 
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"--data", dataDir, "serve", "--addr", addr, "--workers", strconv.Itoa(b.cfg.workers)}, b.cfg.serveFlags...)
+	// The rendition cache is off unless a target turns it on (cache.go):
+	// rounds of one export must render every time.
+	args := append([]string{"--data", dataDir, "serve", "--addr", addr, "--workers", strconv.Itoa(b.cfg.workers),
+		"--rendition-cache-bytes", "0"}, b.cfg.serveFlags...)
 	args = append(args, extra...)
 	cmd := exec.Command(b.ipsd, args...)
 	cmd.Env = ipsdEnv()

@@ -17,6 +17,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/rendition"
 	"github.com/ipsexport/ipsd/internal/server"
 	"github.com/ipsexport/ipsd/internal/service"
 )
@@ -147,6 +148,7 @@ func (f *engineFlags) apply(path string, cfg *app.Config, addr string, log *slog
 type exportLimitFlags struct {
 	fileBytes, jobBytes *int64
 	originalGrace       *time.Duration
+	renditionCache      *int64
 }
 
 func addExportLimitFlags(fs *flagSet) exportLimitFlags {
@@ -155,6 +157,8 @@ func addExportLimitFlags(fs *flagSet) exportLimitFlags {
 		jobBytes:  fs.Int64("max-export-job-bytes", jobs.DefaultMaxJobBytes, "most `BYTES` the files of one export job may take together; past it the job's remaining assets fail (-1: no bound)"),
 		originalGrace: fs.Duration("original-grace", catalog.DefaultGrace,
 			"how long the file of a replaced or deleted asset is kept at least (then until no unfinished export needs it); at least 1m"),
+		renditionCache: fs.Int64("rendition-cache-bytes", rendition.DefaultMaxBytes,
+			"most `BYTES` the rendition cache keeps, least recently used evicted first; a convert export reuses a rendition of the same original and conversion (0: no cache)"),
 	}
 }
 
@@ -167,7 +171,11 @@ func (f exportLimitFlags) apply(path string, cfg *app.Config) error {
 	if *f.originalGrace < time.Minute {
 		return usagef(path, "--original-grace %s: must be at least 1m", *f.originalGrace)
 	}
+	if *f.renditionCache < 0 {
+		return usagef(path, "--rendition-cache-bytes %d: must be 0 (no cache) or above", *f.renditionCache)
+	}
 	cfg.MaxExportFileBytes, cfg.MaxExportJobBytes, cfg.OriginalGrace = *f.fileBytes, *f.jobBytes, *f.originalGrace
+	cfg.RenditionCacheBytes = *f.renditionCache
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/blob/s3blob"
 	"github.com/ipsexport/ipsd/internal/catalog"
 	"github.com/ipsexport/ipsd/internal/download"
+	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/httplimit"
 	"github.com/ipsexport/ipsd/internal/iccprofile"
 	"github.com/ipsexport/ipsd/internal/ipsapi"
@@ -28,6 +29,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/metrics"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/render"
+	"github.com/ipsexport/ipsd/internal/rendition"
 	"github.com/ipsexport/ipsd/internal/server"
 	"github.com/ipsexport/ipsd/internal/service"
 	"github.com/ipsexport/ipsd/internal/soap"
@@ -82,6 +84,10 @@ type Config struct {
 	// no unfinished export needs it (0: catalog.DefaultGrace).
 	MaxExportFileBytes, MaxExportJobBytes int64
 	OriginalGrace                         time.Duration
+	// RenditionCacheBytes bounds the rendition cache (docs/rendition-cache.md);
+	// 0 or less: no cache (ipsd serve's flag defaults to
+	// rendition.DefaultMaxBytes).
+	RenditionCacheBytes int64
 	// PublicURL is the base of links in mail ("https://ips.example.com");
 	// default http://localhost:8080.
 	PublicURL string
@@ -196,8 +202,13 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 		return nil, err
 	}
 	originals := &catalog.Collector{Store: st, Blob: files, Grace: cmp.Or(cfg.OriginalGrace, catalog.DefaultGrace), Log: log}
+	var cache export.Cache
+	if c := rendition.New(rendition.Config{Blob: files, Index: st, MaxBytes: cfg.RenditionCacheBytes,
+		RendererVersion: renderer.Version(), Logger: log}); c != nil {
+		cache = c
+	}
 	engine, err := openEngine(ctx, st, jobs.Config{
-		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Mail: mailer, Signer: signer, PublicURL: public,
+		Store: st, Blob: files, Renderer: exportRenderer{renderer}, Cache: cache, Mail: mailer, Signer: signer, PublicURL: public,
 		Workers: cfg.Workers, ChunkSize: cfg.ChunkSize, ChunkTimeout: cfg.ChunkTimeout,
 		RescueAfter: cfg.RescueAfter, Lease: cfg.Lease, Retention: cfg.Retention, Location: cfg.Location, Logger: log,
 		MaxFileBytes: cfg.MaxExportFileBytes, MaxJobBytes: cfg.MaxExportJobBytes,

@@ -7,10 +7,13 @@ package export
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -106,7 +109,31 @@ type Result struct {
 	// Original is set when the original was written (fmt=orig, or a
 	// conversion that fell back to it), so the name keeps its extension.
 	Original bool
-	Err      error
+	// Cache is what the rendition cache did for a conversion: CacheHit,
+	// CacheMiss, or "" when it had no part in it.
+	Cache string
+	Err   error
+}
+
+// What the rendition cache did for a conversion (Result.Cache).
+const (
+	CacheHit  = "hit"
+	CacheMiss = "miss"
+)
+
+// Cache keeps renditions by content (package rendition, docs/rendition-cache.md).
+// A nil *rendition.Cache is a Cache that keeps nothing.
+type Cache interface {
+	// Key is the key of src's rendition as req asks; "" is not cached.
+	Key(sourceSHA256 string, req *modifier.Request) string
+	// Get opens the rendition under key, ok false when there is none.
+	Get(ctx context.Context, key string) (rc io.ReadCloser, r store.Rendition, ok bool)
+	// Put keeps a rendition, maybe in the background (data must then not
+	// change); Wait returns once the Puts made before it are done.
+	Put(ctx context.Context, key string, data []byte, warnings []string)
+	Wait()
+	// Forget drops a rendition that is not what it should be.
+	Forget(ctx context.Context, key string)
 }
 
 // Renderer renders one conversion of a source image. The libvips
@@ -135,6 +162,9 @@ type Exporter struct {
 	// before its first byte reaches storage; 0 or less is no bound. A
 	// Renderer may refuse earlier, from the output's size and format.
 	MaxFileBytes int64
+	// Cache, when set, reuses renditions of the same original bytes and
+	// conversion: a reused file is written, and limited, as a rendered one.
+	Cache Cache
 }
 
 // ErrChecksum is an original whose bytes no longer match the catalogue.
@@ -175,6 +205,15 @@ func (x *Exporter) original(ctx context.Context, t Task) Result {
 }
 
 func (x *Exporter) convert(ctx context.Context, t Task) Result {
+	var key string
+	if x.Cache != nil {
+		key = x.Cache.Key(t.Asset.SHA256, t.Request)
+	}
+	if key != "" {
+		if r, ok := x.reuse(ctx, t, key); ok {
+			return r
+		}
+	}
 	src, srcInfo, err := x.Blob.Open(ctx, t.Asset.StorageKey)
 	if err != nil {
 		return Result{Err: fmt.Errorf("open original of %s: %w", t.Asset.Handle, err)}
@@ -183,6 +222,12 @@ func (x *Exporter) convert(ctx context.Context, t Task) Result {
 	src.Close()
 	if err != nil {
 		return Result{Err: fmt.Errorf("read original of %s: %w", t.Asset.Handle, err)}
+	}
+	if key != "" {
+		// Only bytes that are the version the key names are cached under it.
+		if sum := sha256.Sum256(data); !strings.EqualFold(hex.EncodeToString(sum[:]), t.Asset.SHA256) {
+			key = ""
+		}
 	}
 	out, err := x.Renderer.Render(ctx, data, t.Request)
 	// Render copies the source into C memory and keeps no reference to it.
@@ -204,7 +249,56 @@ func (x *Exporter) convert(ctx context.Context, t Task) Result {
 	for _, w := range out.Warnings {
 		r.Warnings = append(r.Warnings, w.String())
 	}
+	if key != "" {
+		// The request's own warnings name positions in the string this job
+		// was given, which another job's spelling of the same conversion
+		// places elsewhere: only the render's are kept (reuse adds the
+		// request's). A render that does not give the request's first is
+		// not kept.
+		if n := len(t.Request.Warnings); len(out.Warnings) >= n && slices.Equal(out.Warnings[:n], t.Request.Warnings) {
+			x.Cache.Put(ctx, key, out.Data, r.Warnings[n:])
+			r.Cache = CacheMiss
+		}
+	}
 	return r
+}
+
+// reuse writes the rendition cached under key as t's file. ok is false
+// when there is none, or it was not what the index said (then forgotten,
+// and nothing is left under t.Key): the caller renders. A limit that
+// refuses it is final, as it would be for the rendered file.
+func (x *Exporter) reuse(ctx context.Context, t Task, key string) (Result, bool) {
+	rc, c, ok := x.Cache.Get(ctx, key)
+	if !ok {
+		return Result{}, false
+	}
+	defer rc.Close()
+	info, err := x.write(ctx, t, "the converted file", rc, c.Size)
+	var limit *LimitError
+	if errors.As(err, &limit) {
+		return Result{Err: err}, true
+	}
+	if err == nil && (info.Size != c.Size || !strings.EqualFold(info.SHA256, c.SHA256)) {
+		ctx := context.WithoutCancel(ctx)
+		_ = x.Blob.Delete(ctx, t.Key)
+		if t.Budget != nil {
+			t.Budget.Return(ctx, c.Size)
+		}
+		err = fmt.Errorf("%d bytes of SHA-256 %s, not %d of %s", info.Size, info.SHA256, c.Size, c.SHA256)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{Err: err}, true
+		}
+		x.Cache.Forget(ctx, key)
+		return Result{}, false
+	}
+	r := Result{Key: t.Key, Size: info.Size, SHA256: info.SHA256, Cache: CacheHit}
+	for _, w := range t.Request.Warnings {
+		r.Warnings = append(r.Warnings, w.String())
+	}
+	r.Warnings = append(r.Warnings, c.Warnings...)
+	return r, true
 }
 
 // write stores the size bytes of r under t.Key, once they are within the

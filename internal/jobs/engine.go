@@ -75,6 +75,9 @@ type Config struct {
 	Store    Store
 	Blob     blob.Store
 	Renderer export.Renderer
+	// Cache, when set, is the rendition cache conversions reuse
+	// (docs/rendition-cache.md).
+	Cache export.Cache
 	// Mail sends job mail; nil sends none.
 	Mail *Mailer
 	// Signer signs download links; PublicURL ("https://host") is the base
@@ -119,6 +122,9 @@ type Config struct {
 type Observer interface {
 	AssetDone(outcome string, bytes int64)
 	Rendered(d time.Duration)
+	// RenditionCache tells a conversion's use of the rendition cache:
+	// export.CacheHit or export.CacheMiss.
+	RenditionCache(outcome string)
 	JobEnded(state string)
 }
 
@@ -127,6 +133,7 @@ type noObserver struct{}
 func (noObserver) AssetDone(string, int64) {}
 func (noObserver) Rendered(time.Duration)  {}
 func (noObserver) JobEnded(string)         {}
+func (noObserver) RenditionCache(string)   {}
 
 // queue is what the engine needs of a River client, whatever its driver:
 // running it, and the rows of a job's chunks (chunks.go).
@@ -261,7 +268,7 @@ func newEngine(cfg Config) *Engine {
 		st:       cfg.Store,
 		work:     cfg.Store,
 		states:   States{Store: cfg.Store, Schedules: cfg.Store},
-		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer, MaxFileBytes: cfg.MaxFileBytes},
+		exporter: &export.Exporter{Blob: cfg.Blob, Renderer: cfg.Renderer, MaxFileBytes: cfg.MaxFileBytes, Cache: cfg.Cache},
 		log:      cfg.Logger,
 	}
 }
@@ -357,6 +364,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.draining.Store(true)
 	defer e.draining.Store(false)
+	if e.cfg.Cache != nil {
+		// Renditions still being kept finish before the store closes
+		// (docs/rendition-cache.md); each is one file and one row.
+		defer e.cfg.Cache.Wait()
+	}
 	if err := e.q.Stop(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return e.q.StopAndCancel(context.WithoutCancel(ctx))

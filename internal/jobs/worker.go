@@ -165,7 +165,7 @@ func (e *Engine) runChunk(ctx context.Context, a chunkArgs, self int64) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		e.exportOne(ctx, j, ja, byHandle, req)
+		e.exportOne(ctx, j, ja, byHandle, req, i == len(pending)-1)
 	}
 	if cur, err := e.work.JobByHandle(ctx, "", j.Handle); err == nil && cur.State == store.JobDeleting {
 		return e.letGo(ctx, cur, self)
@@ -232,9 +232,16 @@ func (e *Engine) checkControl(ctx context.Context, handle string) error {
 	return nil
 }
 
-func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *modifier.Request) {
+// exportOne exports one asset and records its outcome. The last asset of
+// a chunk is recorded once the renditions the chunk kept are stored, so
+// that a job ends with every rendition it rendered in the cache
+// (docs/rendition-cache.md).
+func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, assets map[string]store.Asset, req *modifier.Request, last bool) {
 	as, ok := source(ja, assets)
 	if !ok {
+		if last {
+			e.renditionsKept(req)
+		}
 		e.finish(ctx, j, ja, store.OutcomeError, "asset "+ja.AssetHandle+" no longer exists")
 		return
 	}
@@ -250,8 +257,15 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 	ja.Began = e.cfg.Now()
 	res := e.exporter.Export(ctx, export.Task{Asset: as, Key: exportPrefix(j.Handle) + ja.OutputPath, Request: req,
 		Budget: e.budget(j.Handle)})
-	if req != nil && res.Err == nil && !res.Original {
+	if req != nil && res.Err == nil && !res.Original && res.Cache != export.CacheHit {
 		e.cfg.Observer.Rendered(time.Since(began))
+	}
+	if res.Cache != "" {
+		e.cfg.Observer.RenditionCache(res.Cache)
+	}
+	ja.RenditionHit = res.Cache == export.CacheHit && res.Err == nil
+	if last {
+		e.renditionsKept(req)
 	}
 	if res.Err != nil {
 		if cancelled(ctx) {
@@ -275,6 +289,14 @@ func (e *Engine) exportOne(ctx context.Context, j store.Job, ja store.JobAsset, 
 		return
 	}
 	e.finish(ctx, j, ja, store.OutcomeSuccess, "")
+}
+
+// renditionsKept waits for the renditions this process is keeping in the
+// background, when the job converts.
+func (e *Engine) renditionsKept(req *modifier.Request) {
+	if req != nil && e.cfg.Cache != nil {
+		e.cfg.Cache.Wait()
+	}
 }
 
 // source is the asset a job asset exports: the version of its original

@@ -40,6 +40,7 @@ type Metrics struct {
 	renderSeconds  prometheus.Histogram
 	bytesWritten   prometheus.Counter
 	jobsEnded      *prometheus.CounterVec
+	renditions     *prometheus.CounterVec
 }
 
 // New registers the collectors on a fresh registry.
@@ -66,8 +67,14 @@ func New(g Gauges, log *slog.Logger) *Metrics {
 		jobsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ipsd_jobs_ended_total", Help: "Jobs ended by this process, by final state.",
 		}, []string{"state"}),
+		renditions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ipsd_rendition_cache_total",
+			Help: "Conversions by their use of the rendition cache: hit (reused), miss (rendered and kept).",
+		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.requestSeconds, m.assets, m.renderSeconds, m.bytesWritten, m.jobsEnded,
+	m.renditions.WithLabelValues("hit")
+	m.renditions.WithLabelValues("miss")
+	m.registry.MustRegister(m.requests, m.requestSeconds, m.assets, m.renderSeconds, m.bytesWritten, m.jobsEnded, m.renditions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&dbCollector{g: g, log: log,
 			jobs:  prometheus.NewDesc("ipsd_jobs", "Jobs by state, all companies.", []string{"state"}, nil),
@@ -122,6 +129,10 @@ func (m *Metrics) AssetDone(outcome string, bytes int64) {
 
 // Rendered records one conversion's duration.
 func (m *Metrics) Rendered(d time.Duration) { m.renderSeconds.Observe(d.Seconds()) }
+
+// RenditionCache counts a conversion's use of the rendition cache
+// (export.CacheHit, export.CacheMiss).
+func (m *Metrics) RenditionCache(result string) { m.renditions.WithLabelValues(result).Inc() }
 
 // JobEnded counts a job that ended.
 func (m *Metrics) JobEnded(state string) { m.jobsEnded.WithLabelValues(state).Inc() }

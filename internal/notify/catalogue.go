@@ -39,6 +39,8 @@ type LogData struct {
 	Until                             string
 	Total, Succeeded, Warnings        int
 	Errors, Cancelled, Updated        int
+	// Reused counts an export's assets taken from the rendition cache.
+	Reused int
 }
 
 // LogMessage is the job log message key ("begin-export", "export-error"

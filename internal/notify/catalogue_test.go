@@ -79,3 +79,18 @@ func TestComposeStoppedAndReplaced(t *testing.T) {
 	assert.Contains(t, m.Subject, "abgebrochen")
 	assert.Contains(t, m.Text, "Storniert:   7")
 }
+
+// An export's end says how many of its assets the rendition cache gave, in
+// every language, and nothing of the cache when it gave none.
+func TestCatalogueEndExportReused(t *testing.T) {
+	c, err := NewCatalogue()
+	require.NoError(t, err)
+	for _, lang := range Languages() {
+		without := c.LogMessage(lang, "end-export", LogData{Total: 9, Succeeded: 9})
+		with := c.LogMessage(lang, "end-export", LogData{Total: 9, Succeeded: 9, Reused: 7})
+		assert.NotContains(t, without, "7", lang)
+		assert.True(t, strings.HasPrefix(with, without), "%s: the count follows the message: %q", lang, with)
+		assert.Contains(t, with[len(without):], "7", lang)
+		assert.False(t, strings.ContainsAny(with, "\r\n"), "one line")
+	}
+}

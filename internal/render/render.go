@@ -103,6 +103,7 @@ type Renderer struct {
 	rasterDPI     float64
 	rasterTimeout time.Duration
 	ghostscript   string
+	version       string // fingerprint.go
 }
 
 // New returns a Renderer and applies the process-wide libvips settings:
@@ -160,6 +161,7 @@ func New(cfg Config) (*Renderer, error) {
 	if len(missing) > 0 {
 		r.log.Warn("standard icc= profiles unavailable: their profile files are not installed", "names", missing)
 	}
+	r.version = r.fingerprint()
 	return r, nil
 }
 

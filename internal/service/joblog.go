@@ -369,7 +369,7 @@ func (s *Service) logSegments(ctx context.Context, j store.Job, base string, wan
 	if j.State.Ended() {
 		tail = append(tail, logRow{typ: types.end, at: j.Ended, msg: msg(strings.ToLower("end-"+j.Type), notify.LogData{
 			Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
-			Cancelled: j.Cancelled, Updated: j.Updated})})
+			Cancelled: j.Cancelled, Updated: j.Updated, Reused: j.RenditionHits})})
 		if j.Type == store.JobTypeExport && j.Succeeded > 0 && !j.Purged {
 			// Its assetName is the zip's link: what AEM's export client
 			// waits for (docs/clients.md, "AEM's export client").

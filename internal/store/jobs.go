@@ -115,6 +115,10 @@ type Job struct {
 	// BytesLimitReached is set once a file did not fit the job's output
 	// limit (ReserveJobBytes): the job's remaining assets are not exported.
 	BytesLimitReached bool
+
+	// RenditionHits counts the assets exported from the rendition cache
+	// rather than rendered (docs/rendition-cache.md).
+	RenditionHits int
 }
 
 // NewJob is the input of CreateJob. State is JobNew or JobScheduled (or
@@ -171,6 +175,11 @@ type JobAsset struct {
 	// engine writes (JSON) when the asset's stored modifiers make it differ
 	// from the job's; "" renders the job's.
 	Conversion string
+
+	// RenditionHit, given to FinishJobAsset, counts the asset in its job's
+	// RenditionHits: its file was reused from the rendition cache. It is
+	// not stored with the asset.
+	RenditionHit bool
 }
 
 // JobFile is a file a job wrote: the download routes need nothing else, so

@@ -252,11 +252,52 @@ type BlobGarbage interface {
 	ForgetBlobs(ctx context.Context, keys []string) error
 }
 
+// Rendition is one entry of the rendition cache's index: a rendered file
+// kept in the blob store under a key derived from its content (the
+// original's SHA-256, the resolved conversion, the renderer's version), so
+// that exporting the same bytes the same way again reuses it
+// (docs/rendition-cache.md).
+type Rendition struct {
+	Key    string
+	Size   int64
+	SHA256 string // hex, of the file
+	// Warnings are the render's, given again with every reuse.
+	Warnings []string
+	LastUsed time.Time
+}
+
+// RenditionIndex is the index of the rendition cache: which renditions
+// exist, how large they are and when each was last used, for a total size
+// bound with least-recently-used eviction shared by every worker of every
+// process. The files themselves live in the blob store; the index row is
+// written before the file and removed before it, so a reader that finds a
+// row may still find no file (it renders again), never a file the index
+// forgot.
+type RenditionIndex interface {
+	// UseRendition marks key used at t and returns its entry; ok is false
+	// when the index holds no such key.
+	UseRendition(ctx context.Context, key string, t time.Time) (r Rendition, ok bool, err error)
+	// AddRendition records r (LastUsed defaults to now); a key already
+	// there is replaced.
+	AddRendition(ctx context.Context, r Rendition) error
+	// RemoveRendition forgets key (a file that could not be written or
+	// read); an unknown key is no error.
+	RemoveRendition(ctx context.Context, key string) error
+	// EvictRenditions removes, in one transaction, the least recently used
+	// entries until the entries left total at most maxBytes, and returns
+	// the keys removed, whose files the caller then deletes. An entry used
+	// after it was chosen, by another process, is kept.
+	EvictRenditions(ctx context.Context, maxBytes int64) ([]string, error)
+	// RenditionBytes is the total size of the entries.
+	RenditionBytes(ctx context.Context) (int64, error)
+}
+
 // Store is everything the service persists.
 type Store interface {
 	Catalog
 	Jobs
 	BlobGarbage
+	RenditionIndex
 	Ping(ctx context.Context) error
 	Close() error
 }

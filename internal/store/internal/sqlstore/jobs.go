@@ -110,7 +110,7 @@ func spec(b []byte) []byte {
 
 const jobCols = `id, company_id, type, name, original_name, description, locale, submit_user, notify_user,
 	state, spec, schedule_id, exec_time, total, succeeded, warnings, errors, cancelled, updated, bytes_written,
-	submitted, started, ended, expires, purged, announced, bytes_limit_reached`
+	submitted, started, ended, expires, purged, announced, bytes_limit_reached, rendition_hits`
 
 // scanJob scans jobCols, then extra.
 func scanJob(sc interface{ Scan(...any) error }, extra ...any) (store.Job, error) {
@@ -123,7 +123,7 @@ func scanJob(sc interface{ Scan(...any) error }, extra ...any) (store.Job, error
 		&j.SubmitUserHandle, &j.NotifyUserHandle, &j.State, &j.Spec, &sched, NullTime{&j.ExecTime},
 		&j.Total, &j.Succeeded, &j.Warnings, &j.Errors, &j.Cancelled, &j.Updated, &j.BytesWritten,
 		Time{&j.Submitted}, NullTime{&j.Started}, NullTime{&j.Ended}, NullTime{&j.Expires}, &j.Purged, &j.Announced,
-		&j.BytesLimitReached}
+		&j.BytesLimitReached, &j.RenditionHits}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return store.Job{}, err
 	}
@@ -822,6 +822,10 @@ func (j *Jobs) FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, erro
 	if finished.IsZero() {
 		finished = now()
 	}
+	hits := 0
+	if a.RenditionHit {
+		hits = 1
+	}
 	changed := false
 	err := j.inTx(ctx, func(tx *sql.Tx) error {
 		if _, _, err := j.lockJob(ctx, tx, cid, id); err != nil {
@@ -848,8 +852,9 @@ func (j *Jobs) FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, erro
 			return nil // already finished: nothing to count
 		}
 		_, err = j.exec(ctx, tx, `UPDATE jobs SET succeeded = succeeded + ?, warnings = warnings + ?,
-			errors = errors + ?, cancelled = cancelled + ?, updated = updated + ?, bytes_written = bytes_written + ? WHERE id = ?`,
-			succeeded, warnings, errs, cancelled, updated, a.Size, id)
+			errors = errors + ?, cancelled = cancelled + ?, updated = updated + ?, bytes_written = bytes_written + ?,
+			rendition_hits = rendition_hits + ? WHERE id = ?`,
+			succeeded, warnings, errs, cancelled, updated, a.Size, hits, id)
 		changed = err == nil
 		return err
 	})
