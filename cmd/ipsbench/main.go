@@ -33,10 +33,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -216,7 +214,7 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	if !b.cfg.skip["submit"] {
-		if err := b.submitTarget(ctx, c, tinyHandle[0]); err != nil {
+		if err := b.submitTarget(ctx, c, srv, b.srvPid, "SQLite", tinyHandle[0]); err != nil {
 			return err
 		}
 	}
@@ -583,60 +581,6 @@ func (b *bench) origTarget(ctx context.Context, c *client, files, handles []stri
 		eb, cb, "cp --reflink=never + sha256sum", 0.8))
 	b.add(versus("orig export up to the archive link vs a durable copy (cp + sha256sum + sync)",
 		eb, db, "cp + sha256sum + sync", 0))
-	return nil
-}
-
-func (b *bench) submitTarget(ctx context.Context, c *client, handle string) error {
-	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	b.quiet()
-	m := startMeter(b.srvPid)
-	deadline := time.Now().Add(b.cfg.submitDuration)
-	start := time.Now()
-	for i := range b.cfg.submitClients {
-		wg.Go(func() {
-			for n := 0; time.Now().Before(deadline); n++ {
-				body := c.submitBody(fmt.Sprintf("bench-submit-%d-%d", i, n), []string{handle}, "orig", "")
-				t := time.Now()
-				_, err := c.submit(ctx, body)
-				d := time.Since(t)
-				mu.Lock()
-				if err != nil {
-					errs++
-				} else {
-					lats = append(lats, d)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	_, share := m.foreign()
-	if len(lats) == 0 {
-		return fmt.Errorf("submitJob: no request succeeded (%d errors)", errs)
-	}
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	q := func(p float64) time.Duration { return lats[min(len(lats)-1, int(p*float64(len(lats))))] }
-	rate := float64(len(lats)) / elapsed.Seconds()
-	b.detail("submitJob: %d calls in %.1f s from %d clients, %d errors; latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; %s",
-		len(lats), elapsed.Seconds(), b.cfg.submitClients, errs, ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(lats[len(lats)-1]), m)
-	verdictS := "INFO"
-	if errs > 0 {
-		verdictS = "NOT MET"
-	}
-	b.add(result{
-		Name:     fmt.Sprintf("submitJob on loopback, %d clients, 1-asset orig jobs (workers running them)", b.cfg.submitClients),
-		Figure:   fmt.Sprintf("%.0f req/s", rate),
-		Baseline: fmt.Sprintf("p50 %.1f ms, p99 %.1f ms, %d errors", ms(q(0.5)), ms(q(0.99)), errs),
-		Target:   "reported", Verdict: verdictS, Disturbed: share,
-	})
 	return nil
 }
 
