@@ -50,6 +50,8 @@ type config struct {
 	workers, rounds            int
 	submitClients              int
 	submitDuration             time.Duration
+	largeSubmitDistinct        int
+	largeSubmitSizes           []int
 	poll                       time.Duration
 	skip                       map[string]bool
 	profile                    bool
@@ -106,14 +108,24 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of each comparison (the best counts)")
 	flag.IntVar(&cfg.submitClients, "submit-clients", 8, "concurrent submitJob clients")
 	flag.DurationVar(&cfg.submitDuration, "submit-duration", 5*time.Second, "how long submitJob is measured")
+	flag.IntVar(&cfg.largeSubmitDistinct, "large-submit-distinct", 10_000, "distinct assets of the large-submit lines")
+	largeSizes := flag.String("large-submit-sizes", "1000,10000,100000", "handles per submitJob of the per-handle line, comma-separated")
 	flag.DurationVar(&cfg.poll, "poll", 50*time.Millisecond, "getJobLogDetails poll interval")
 	flag.DurationVar(&cfg.quiet, "quiet", 30*time.Second, "before each measured run, wait up to this long for other processes to leave the CPUs (shared machines)")
 	flag.BoolVar(&cfg.profile, "profile", true, "after the measured rounds, profile one more export of each kind (WORK/profiles)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories and the baselines' outputs (WORK/data*, WORK/out-*)")
 	serveFlags := flag.String("serve-flags", "", "extra flags for `ipsd serve`, space-separated (e.g. \"--chunk-size 4\")")
-	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,rss")
+	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,largesubmit,rss")
 	flag.Parse()
 	cfg.serveFlags = strings.Fields(*serveFlags)
+	for f := range strings.SplitSeq(*largeSizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "ipsbench: -large-submit-sizes: %q is not a count\n", f)
+			os.Exit(2)
+		}
+		cfg.largeSubmitSizes = append(cfg.largeSubmitSizes, n)
+	}
 	cfg.skip = map[string]bool{}
 	for s := range strings.SplitSeq(*skip, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -219,6 +231,11 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	srv.stop()
+	if !b.cfg.skip["largesubmit"] {
+		if err := b.largeSubmitTarget(ctx, set); err != nil {
+			return err
+		}
+	}
 	if !b.cfg.skip["rss"] {
 		if err := b.rssTarget(ctx, set); err != nil {
 			return err
@@ -227,7 +244,7 @@ func (b *bench) run(ctx context.Context) error {
 	b.report(machine)
 	if !b.cfg.keep {
 		// The exports are gigabytes; the inputs, logs and profiles stay.
-		for _, d := range []string{"data", "data-rss", "out-bimg", "out-vips", "out-vips-resize", "out-cp"} {
+		for _, d := range []string{"data", "data-rss", "data-submit", "out-bimg", "out-vips", "out-vips-resize", "out-cp"} {
 			os.RemoveAll(filepath.Join(b.work, d))
 		}
 	}
