@@ -118,11 +118,11 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 		hwmGrowth   int64   // kB
 	}
 	var seq int
-	submit := func(hs []string) (submitRun, error) {
+	submit := func(hs []string, withOthers bool) (submitRun, error) {
 		seq++
 		body := scheduledSubmitBody(company, fmt.Sprintf("large-%d-%d", len(hs), seq), hs)
 		var r submitRun
-		before, err := scrapeAllocBytes(srv.baseURL())
+		before, err := scrapeAllocBytes(srv.metrics)
 		if err != nil {
 			return r, err
 		}
@@ -146,6 +146,12 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 				break loop
 			default:
 			}
+			if !withOthers {
+				if err := <-done; err != nil {
+					return r, err
+				}
+				break loop
+			}
 			d, err := getFolders()
 			if err != nil {
 				ferr = err
@@ -157,7 +163,7 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 		if ferr != nil {
 			return r, ferr
 		}
-		after, err := scrapeAllocBytes(srv.baseURL())
+		after, err := scrapeAllocBytes(srv.metrics)
 		if err != nil {
 			return r, err
 		}
@@ -166,11 +172,11 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 		r.hwmGrowth = hwm1 - hwm0
 		return r, nil
 	}
-	best := func(hs []string) (submitRun, error) {
+	best := func(hs []string, withOthers bool) (submitRun, error) {
 		var out submitRun
 		for i := range b.cfg.rounds {
 			b.quiet()
-			r, err := submit(hs)
+			r, err := submit(hs, withOthers)
 			if err != nil {
 				return out, fmt.Errorf("submitJob of %d handles: %w", len(hs), err)
 			}
@@ -185,11 +191,11 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 	// 10,000 distinct handles, and one handle 10,000 times.
 	m := startMeter(pid)
 	n := min(10_000, distinct)
-	spread, err := best(handles[:n])
+	spread, err := best(handles[:n], true)
 	if err != nil {
 		return err
 	}
-	copies, err := best(slices.Repeat([]string{hero}, n))
+	copies, err := best(slices.Repeat([]string{hero}, n), true)
 	if err != nil {
 		return err
 	}
@@ -227,7 +233,7 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 		for i := range hs {
 			hs[i] = handles[i%distinct]
 		}
-		r, err := best(hs)
+		r, err := best(hs, false)
 		if err != nil {
 			return err
 		}
@@ -255,6 +261,22 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 		Ratio:    mr, Target: "≤ 1.20", Verdict: verdict(mr <= 1.2), Disturbed: share,
 	})
 	b.detail("large submit per handle: %s", strings.Join(parts, "; "))
+	if b.cfg.profile && srv.pprofAddr != "" {
+		f, err := b.cpuProfile(srv, "largesubmit.cpu.pprof", 3, func() error {
+			_, err := submit(handles[:n], false)
+			return err
+		})
+		if err != nil {
+			b.logf("profile large submit: %v", err)
+		} else if _, err := b.pprofTop(f); err != nil {
+			b.logf("%v", err)
+		} else {
+			b.detail("profile: submitJob of %d distinct handles under the CPU profiler: %s", n, f)
+		}
+		if f, err := b.fetchProfile(srv, "/debug/pprof/allocs", "largesubmit.allocs.pprof"); err == nil {
+			b.detail("profile: allocations after the large submits: %s", f)
+		}
+	}
 	return nil
 }
 

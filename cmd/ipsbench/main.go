@@ -51,6 +51,7 @@ type config struct {
 	submitClients              int
 	submitDuration             time.Duration
 	largeSubmitDistinct        int
+	pgURL                      string
 	largeSubmitSizes           []int
 	poll                       time.Duration
 	skip                       map[string]bool
@@ -71,6 +72,7 @@ type bench struct {
 	start    time.Time
 	srvPid   int     // the running server, for the CPU meter
 	srv      *server // the main server
+	database string  // ipsd --database: "" for SQLite in the data directory
 }
 
 // result is one target line.
@@ -108,6 +110,7 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of each comparison (the best counts)")
 	flag.IntVar(&cfg.submitClients, "submit-clients", 8, "concurrent submitJob clients")
 	flag.DurationVar(&cfg.submitDuration, "submit-duration", 5*time.Second, "how long submitJob is measured")
+	flag.StringVar(&cfg.pgURL, "pg-url", os.Getenv("IPSD_DATABASE_URL"), "an empty PostgreSQL database for the submitJob line on PostgreSQL (default IPSD_DATABASE_URL; empty: a throw-away cluster started with initdb, as the tests do)")
 	flag.IntVar(&cfg.largeSubmitDistinct, "large-submit-distinct", 10_000, "distinct assets of the large-submit lines")
 	largeSizes := flag.String("large-submit-sizes", "1000,10000,100000", "handles per submitJob of the per-handle line, comma-separated")
 	flag.DurationVar(&cfg.poll, "poll", 50*time.Millisecond, "getJobLogDetails poll interval")
@@ -115,7 +118,7 @@ func main() {
 	flag.BoolVar(&cfg.profile, "profile", true, "after the measured rounds, profile one more export of each kind (WORK/profiles)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories and the baselines' outputs (WORK/data*, WORK/out-*)")
 	serveFlags := flag.String("serve-flags", "", "extra flags for `ipsd serve`, space-separated (e.g. \"--chunk-size 4\")")
-	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,largesubmit,rss")
+	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,pg,largesubmit,rss")
 	flag.Parse()
 	cfg.serveFlags = strings.Fields(*serveFlags)
 	for f := range strings.SplitSeq(*largeSizes, ",") {
@@ -231,6 +234,11 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	srv.stop()
+	if !b.cfg.skip["submit"] && !b.cfg.skip["pg"] {
+		if err := b.submitTargetPG(ctx, set); err != nil {
+			return err
+		}
+	}
 	if !b.cfg.skip["largesubmit"] {
 		if err := b.largeSubmitTarget(ctx, set); err != nil {
 			return err
@@ -244,7 +252,7 @@ func (b *bench) run(ctx context.Context) error {
 	b.report(machine)
 	if !b.cfg.keep {
 		// The exports are gigabytes; the inputs, logs and profiles stay.
-		for _, d := range []string{"data", "data-rss", "data-submit", "out-bimg", "out-vips", "out-vips-resize", "out-cp"} {
+		for _, d := range []string{"data", "data-rss", "data-submit", "data-pg", "out-bimg", "out-vips", "out-vips-resize", "out-cp"} {
 			os.RemoveAll(filepath.Join(b.work, d))
 		}
 	}
@@ -630,7 +638,7 @@ func (b *bench) rssTarget(ctx context.Context, set *inputSet) error {
 		startRSS, _ := procStatus(pid, "VmRSS")
 		b.quiet()
 		m := startMeter(pid)
-		sampler := sampleMem(srv.baseURL(), 250*time.Millisecond)
+		sampler := sampleMem(srv.metrics, 250*time.Millisecond)
 		// With profiling, the allocations of the submit alone: a heap
 		// profile just before and just after it, compared.
 		var before, after string

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ipsexport/ipsd/internal/testpg"
 )
 
 // submitLoad is the result of clients sending 1-asset submitJobs back to
@@ -81,7 +84,11 @@ func (b *bench) submitTarget(ctx context.Context, c *client, srv *server, srvPid
 	})
 	if b.cfg.profile && srv != nil && srv.pprofAddr != "" {
 		secs := int(b.cfg.submitDuration.Seconds())
-		f, err := b.cpuProfile(srv, "submit-"+db+".cpu.pprof", secs, func() error {
+		slug := "sqlite"
+		if strings.HasPrefix(db, "PostgreSQL") {
+			slug = "postgres"
+		}
+		f, err := b.cpuProfile(srv, "submit-"+slug+".cpu.pprof", secs, func() error {
 			submitLoadRun(ctx, c, b.cfg.submitClients, time.Duration(secs)*time.Second-200*time.Millisecond, handle, "bench-submit-prof-"+db)
 			return nil
 		})
@@ -94,4 +101,45 @@ func (b *bench) submitTarget(ctx context.Context, c *client, srv *server, srvPid
 		}
 	}
 	return nil
+}
+
+// submitTargetPG is the submitJob line on PostgreSQL: on -pg-url, or on a
+// throw-away cluster started as the tests start theirs (internal/testpg:
+// fsync off, so that line leaves out the disk's flush on commit, which
+// the SQLite line, at synchronous=NORMAL under WAL, does not pay either).
+func (b *bench) submitTargetPG(ctx context.Context, set *inputSet) error {
+	url, label := b.cfg.pgURL, "PostgreSQL"
+	if url == "" {
+		pg, err := testpg.Start(ctx)
+		if err != nil {
+			b.logf("submitJob on PostgreSQL skipped: %v", err)
+			return nil
+		}
+		defer func() {
+			if err := pg.Stop(); err != nil {
+				b.logf("stop PostgreSQL: %v", err)
+			}
+		}()
+		url, label = pg.DSN("postgres"), "PostgreSQL (test cluster, fsync off)"
+	}
+	b.database = url
+	defer func() { b.database = "" }()
+	dataDir := filepath.Join(b.work, "data-pg")
+	company, err := b.setupData(dataDir)
+	if err != nil {
+		return err
+	}
+	hs, err := b.importFiles(dataDir, "tiny", set.Small[:1])
+	if err != nil {
+		return err
+	}
+	srv, err := b.startServer(dataDir, "ipsd-pg.log")
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	c := newClient(srv.baseURL(), company, 64)
+	// Warm: connections, the login cache.
+	submitLoadRun(ctx, c, b.cfg.submitClients, 500*time.Millisecond, hs[0], "bench-warm-pg")
+	return b.submitTarget(ctx, c, srv, srv.cmd.Process.Pid, label, hs[0])
 }
