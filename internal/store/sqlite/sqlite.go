@@ -94,7 +94,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader := sql.OpenDB(rc)
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
-	return &Store{Catalog: sqlstore.New(db, reader, dialect{}), Jobs: sqlstore.NewJobs(db, reader, dialect{}), db: db, reader: reader}, nil
+	jobs := sqlstore.NewJobs(db, reader, dialect{})
+	jobs.GroupCommits() // one writer: concurrent submits share a commit
+	return &Store{Catalog: sqlstore.New(db, reader, dialect{}), Jobs: jobs, db: db, reader: reader}, nil
 }
 
 // DB is the database, for River's riversqlite driver.

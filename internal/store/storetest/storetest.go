@@ -76,6 +76,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Jobs/ManyAssets", testManyJobAssets},
 		{"Jobs/CreateFrom", testCreateJobFrom},
 		{"Jobs/InTx", testInTx},
+		{"Jobs/InTxConcurrent", testInTxConcurrent},
 		{"Jobs/AssetsPaging", testJobAssetsPaging},
 		{"Jobs/PendingAssets", testPendingJobAssets},
 		{"Jobs/FinishAsset", testFinishJobAsset},
