@@ -68,13 +68,15 @@ func submitLoadRun(ctx context.Context, c *client, clients int, d time.Duration,
 func (b *bench) submitTarget(ctx context.Context, c *client, srv *server, srvPid int, db, handle string) error {
 	b.quiet()
 	m := startMeter(srvPid)
+	cpu0 := procCPU(srvPid)
 	l := submitLoadRun(ctx, c, b.cfg.submitClients, b.cfg.submitDuration, handle, "bench-submit-"+db)
+	cpu := procCPU(srvPid) - cpu0
 	_, share := m.foreign()
 	if l.calls == 0 {
 		return fmt.Errorf("submitJob (%s): no request succeeded (%d errors)", db, l.errs)
 	}
-	b.detail("submitJob (%s): %d calls in %.1f s from %d clients, %d errors; latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; %s",
-		db, l.calls, l.elapsed.Seconds(), b.cfg.submitClients, l.errs, ms(l.q(0.5)), ms(l.q(0.9)), ms(l.q(0.99)), ms(l.lats[len(l.lats)-1]), m)
+	b.detail("submitJob (%s): %d calls in %.1f s from %d clients, %d errors; latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; server CPU %.2f ms per call (the jobs' runs included); %s",
+		db, l.calls, l.elapsed.Seconds(), b.cfg.submitClients, l.errs, ms(l.q(0.5)), ms(l.q(0.9)), ms(l.q(0.99)), ms(l.lats[len(l.lats)-1]), 1000*cpu/float64(max(1, l.calls)), m)
 	ok := l.errs == 0 && l.rate() >= 2000 && l.q(0.99) < 20*time.Millisecond
 	b.add(result{
 		Name:     fmt.Sprintf("submitJob on loopback, %s, %d clients, 1-asset orig jobs (workers running them)", db, b.cfg.submitClients),
