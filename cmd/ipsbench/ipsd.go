@@ -23,6 +23,7 @@ type server struct {
 	cmd       *exec.Cmd
 	addr      string
 	pprofAddr string // IPSD_PPROF_ADDR, when profiling
+	metrics   string // --metrics-addr: /metrics is not served on --addr without a token
 	log       *os.File
 	done      chan error
 	stopOnce  sync.Once
@@ -35,9 +36,20 @@ func ipsdEnv() []string {
 	return append(env, "VIPS_CONCURRENCY=1", "IPSD_SIGNING_KEY=bench-signing-key")
 }
 
+// globalArgs are ipsd's flags before the command: the data directory and,
+// for a run on PostgreSQL, the database.
+func (b *bench) globalArgs(dataDir string) []string {
+	args := []string{"--data", dataDir}
+	if b.database != "" {
+		args = append(args, "--database", b.database)
+	}
+	return args
+}
+
 // admin runs `ipsd --data DIR admin ARGS...` and returns its stdout.
 func (b *bench) admin(dataDir string, args ...string) (string, error) {
-	full := append([]string{"--data", dataDir, "admin"}, args...)
+	full := append(b.globalArgs(dataDir), "admin")
+	full = append(full, args...)
 	cmd := exec.Command(b.ipsd, full...)
 	cmd.Env = ipsdEnv()
 	var out, errb bytes.Buffer
@@ -109,14 +121,20 @@ func (b *bench) startServer(dataDir, logName string, extra ...string) (*server, 
 		}
 		pprofAddr = "127.0.0.1:" + strconv.Itoa(pport)
 	}
+	mport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(mport)
 	logf, err := os.Create(filepath.Join(b.work, logName))
 	if err != nil {
 		return nil, err
 	}
 	// The rendition cache is off unless a target turns it on (cache.go):
 	// rounds of one export must render every time.
-	args := append([]string{"--data", dataDir, "serve", "--addr", addr, "--workers", strconv.Itoa(b.cfg.workers),
-		"--rendition-cache-bytes", "0"}, b.cfg.serveFlags...)
+	args := append(b.globalArgs(dataDir), "serve", "--addr", addr, "--metrics-addr", metricsAddr, "--workers", strconv.Itoa(b.cfg.workers),
+		"--rendition-cache-bytes", "0")
+	args = append(args, b.cfg.serveFlags...)
 	args = append(args, extra...)
 	cmd := exec.Command(b.ipsd, args...)
 	cmd.Env = ipsdEnv()
@@ -128,7 +146,7 @@ func (b *bench) startServer(dataDir, logName string, extra ...string) (*server, 
 		logf.Close()
 		return nil, err
 	}
-	s := &server{cmd: cmd, addr: addr, pprofAddr: pprofAddr, log: logf, done: make(chan error, 1)}
+	s := &server{cmd: cmd, addr: addr, pprofAddr: pprofAddr, metrics: "http://" + metricsAddr, log: logf, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

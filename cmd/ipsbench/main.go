@@ -33,10 +33,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -52,6 +50,9 @@ type config struct {
 	workers, rounds            int
 	submitClients              int
 	submitDuration             time.Duration
+	largeSubmitDistinct        int
+	pgURL                      string
+	largeSubmitSizes           []int
 	poll                       time.Duration
 	skip                       map[string]bool
 	profile                    bool
@@ -71,6 +72,7 @@ type bench struct {
 	start    time.Time
 	srvPid   int     // the running server, for the CPU meter
 	srv      *server // the main server
+	database string  // ipsd --database: "" for SQLite in the data directory
 }
 
 // result is one target line.
@@ -108,14 +110,25 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of each comparison (the best counts)")
 	flag.IntVar(&cfg.submitClients, "submit-clients", 8, "concurrent submitJob clients")
 	flag.DurationVar(&cfg.submitDuration, "submit-duration", 5*time.Second, "how long submitJob is measured")
+	flag.StringVar(&cfg.pgURL, "pg-url", os.Getenv("IPSD_DATABASE_URL"), "an empty PostgreSQL database for the submitJob line on PostgreSQL (default IPSD_DATABASE_URL; empty: a throw-away cluster started with initdb, as the tests do)")
+	flag.IntVar(&cfg.largeSubmitDistinct, "large-submit-distinct", 10_000, "distinct assets of the large-submit lines")
+	largeSizes := flag.String("large-submit-sizes", "1000,10000,100000", "handles per submitJob of the per-handle line, comma-separated")
 	flag.DurationVar(&cfg.poll, "poll", 50*time.Millisecond, "getJobLogDetails poll interval")
 	flag.DurationVar(&cfg.quiet, "quiet", 30*time.Second, "before each measured run, wait up to this long for other processes to leave the CPUs (shared machines)")
 	flag.BoolVar(&cfg.profile, "profile", true, "after the measured rounds, profile one more export of each kind (WORK/profiles)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories and the baselines' outputs (WORK/data*, WORK/out-*)")
 	serveFlags := flag.String("serve-flags", "", "extra flags for `ipsd serve`, space-separated (e.g. \"--chunk-size 4\")")
-	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,cache,rss")
+	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,pg,largesubmit,cache,rss")
 	flag.Parse()
 	cfg.serveFlags = strings.Fields(*serveFlags)
+	for f := range strings.SplitSeq(*largeSizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "ipsbench: -large-submit-sizes: %q is not a count\n", f)
+			os.Exit(2)
+		}
+		cfg.largeSubmitSizes = append(cfg.largeSubmitSizes, n)
+	}
 	cfg.skip = map[string]bool{}
 	for s := range strings.SplitSeq(*skip, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -216,13 +229,23 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	if !b.cfg.skip["submit"] {
-		if err := b.submitTarget(ctx, c, tinyHandle[0]); err != nil {
+		if err := b.submitTarget(ctx, c, srv, b.srvPid, "SQLite", tinyHandle[0]); err != nil {
 			return err
 		}
 	}
 	srv.stop()
 	if err := b.cacheTarget(ctx, dataDir, company, set, photoHandles); err != nil {
 		return err
+	}
+	if !b.cfg.skip["submit"] && !b.cfg.skip["pg"] {
+		if err := b.submitTargetPG(ctx, set); err != nil {
+			return err
+		}
+	}
+	if !b.cfg.skip["largesubmit"] {
+		if err := b.largeSubmitTarget(ctx, set); err != nil {
+			return err
+		}
 	}
 	if !b.cfg.skip["rss"] {
 		if err := b.rssTarget(ctx, set); err != nil {
@@ -232,7 +255,7 @@ func (b *bench) run(ctx context.Context) error {
 	b.report(machine)
 	if !b.cfg.keep {
 		// The exports are gigabytes; the inputs, logs and profiles stay.
-		for _, d := range []string{"data", "data-rss", "out-bimg", "out-vips", "out-vips-resize", "out-cp"} {
+		for _, d := range []string{"data", "data-rss", "data-submit", "data-pg", "out-bimg", "out-vips", "out-vips-resize", "out-cp"} {
 			os.RemoveAll(filepath.Join(b.work, d))
 		}
 	}
@@ -589,60 +612,6 @@ func (b *bench) origTarget(ctx context.Context, c *client, files, handles []stri
 	return nil
 }
 
-func (b *bench) submitTarget(ctx context.Context, c *client, handle string) error {
-	var (
-		mu   sync.Mutex
-		lats []time.Duration
-		errs int
-		wg   sync.WaitGroup
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	b.quiet()
-	m := startMeter(b.srvPid)
-	deadline := time.Now().Add(b.cfg.submitDuration)
-	start := time.Now()
-	for i := range b.cfg.submitClients {
-		wg.Go(func() {
-			for n := 0; time.Now().Before(deadline); n++ {
-				body := c.submitBody(fmt.Sprintf("bench-submit-%d-%d", i, n), []string{handle}, "orig", "")
-				t := time.Now()
-				_, err := c.submit(ctx, body)
-				d := time.Since(t)
-				mu.Lock()
-				if err != nil {
-					errs++
-				} else {
-					lats = append(lats, d)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	_, share := m.foreign()
-	if len(lats) == 0 {
-		return fmt.Errorf("submitJob: no request succeeded (%d errors)", errs)
-	}
-	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	q := func(p float64) time.Duration { return lats[min(len(lats)-1, int(p*float64(len(lats))))] }
-	rate := float64(len(lats)) / elapsed.Seconds()
-	b.detail("submitJob: %d calls in %.1f s from %d clients, %d errors; latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms; %s",
-		len(lats), elapsed.Seconds(), b.cfg.submitClients, errs, ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(lats[len(lats)-1]), m)
-	verdictS := "INFO"
-	if errs > 0 {
-		verdictS = "NOT MET"
-	}
-	b.add(result{
-		Name:     fmt.Sprintf("submitJob on loopback, %d clients, 1-asset orig jobs (workers running them)", b.cfg.submitClients),
-		Figure:   fmt.Sprintf("%.0f req/s", rate),
-		Baseline: fmt.Sprintf("p50 %.1f ms, p99 %.1f ms, %d errors", ms(q(0.5)), ms(q(0.99)), errs),
-		Target:   "reported", Verdict: verdictS, Disturbed: share,
-	})
-	return nil
-}
-
 func (b *bench) rssTarget(ctx context.Context, set *inputSet) error {
 	dataDir := filepath.Join(b.work, "data-rss")
 	company, err := b.setupData(dataDir)
@@ -672,7 +641,7 @@ func (b *bench) rssTarget(ctx context.Context, set *inputSet) error {
 		startRSS, _ := procStatus(pid, "VmRSS")
 		b.quiet()
 		m := startMeter(pid)
-		sampler := sampleMem(srv.baseURL(), 250*time.Millisecond)
+		sampler := sampleMem(srv.metrics, 250*time.Millisecond)
 		// With profiling, the allocations of the submit alone: a heap
 		// profile just before and just after it, compared.
 		var before, after string

@@ -14,15 +14,11 @@ import (
 )
 
 // TestLargeSubmitDoesNotStallOthers: a submitJob of one handle 10,000 times
-// (10,000 outputs of one name) completes, and another company's getFolders
-// issued while it runs is answered about as fast as without it: the names
-// are made before the write, in linear time, the write only inserts, and
-// reads do not wait for the writer. Latency is compared with the same
-// run's baseline, not a fixed time. The calls are sequential, so a stall
-// shows as one call waiting out the whole write (before this change, 9 s;
-// with the names made first but reads queued behind the write, 560 ms):
-// the bound is the worst call against ten times the baseline's median,
-// plus room for a loaded machine's scheduling.
+// (10,000 outputs of one name) completes with every output named apart in
+// order, and another company's getFolders issued while it runs is answered,
+// correctly, each time. How long those calls wait is not asserted here (no
+// timed assertions in tests): `make bench` measures it against the same
+// run's baseline (cmd/ipsbench, the large-submit line).
 func TestLargeSubmitDoesNotStallOthers(t *testing.T) {
 	e := newEnv(t, "")
 	getFolders := func() time.Duration {
@@ -80,14 +76,14 @@ func TestLargeSubmitDoesNotStallOthers(t *testing.T) {
 	job := parseBlind(t, body(t, resp)).text("jobHandle")
 	require.NotEmpty(t, job)
 
+	// Every getFolders made while the submit ran was answered in full
+	// (getFolders checks each); how long they took is only logged.
 	slices.Sort(baseline)
 	slices.Sort(during)
-	base := baseline[len(baseline)/2]
-	worst := during[len(during)-1]
-	t.Logf("submit of 10,000 copies: %v; getFolders meanwhile: %d calls, median %v, worst %v; baseline median %v (ratio %.1f); slowest: %v",
-		submitTook, len(during), during[len(during)/2], worst, base, float64(worst)/float64(base), during[max(0, len(during)-5):])
-	assert.Less(t, worst, 10*base+100*time.Millisecond,
-		"another company's request waited on the submit: worst %v against a baseline of %v", worst, base)
+	if len(during) > 0 {
+		t.Logf("submit of 10,000 copies: %v; getFolders meanwhile: %d calls, median %v, worst %v; baseline median %v",
+			submitTook, len(during), during[len(during)/2], during[len(during)-1], baseline[len(baseline)/2])
+	}
 
 	// All 10,000 outputs, named apart in order.
 	pending, err := e.app.Store.PendingJobAssets(context.Background(), job, 0, 10_000)

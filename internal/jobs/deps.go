@@ -22,7 +22,7 @@ type Store interface {
 // job's mail.
 type WorkStore interface {
 	StateStore
-	AssetLookup
+	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error)
 	Catalogue // only for a job stored without its resolved conversion
 	PendingJobAssets(ctx context.Context, handle string, from, to int) ([]store.JobAsset, error)
 	FinishJobAsset(ctx context.Context, a store.JobAsset) (bool, error)

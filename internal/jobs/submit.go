@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"path"
-	"slices"
 
 	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/store"
@@ -16,7 +15,7 @@ import (
 // may name an asset many times) and indexes the company's assets found by
 // handle; unknown and foreign handles are absent.
 func AssetsByHandle(ctx context.Context, st AssetLookup, companyHandle string, handles []string) (map[string]*store.Asset, error) {
-	found, err := st.AssetsByHandles(ctx, companyHandle, slices.Compact(slices.Sorted(slices.Values(handles))))
+	found, err := st.AssetSources(ctx, companyHandle, handles)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +28,7 @@ func AssetsByHandle(ctx context.Context, st AssetLookup, companyHandle string, h
 
 // AssetLookup finds a company's assets by handle.
 type AssetLookup interface {
-	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error)
+	AssetSources(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error)
 }
 
 // Export is an export ready to be written: its spec with the conversion

@@ -33,6 +33,7 @@ type Directory interface {
 // Assets is the catalogue's folders and assets.
 type Assets interface {
 	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]store.Asset, error)
+	jobs.AssetLookup // what a submit and getOriginalFilePaths read of each asset
 	AssetsByNames(ctx context.Context, companyHandle string, names, types []string) ([]store.Asset, error)
 	SearchAssets(ctx context.Context, q store.AssetQuery) ([]store.Asset, int, error)
 	DeleteAsset(ctx context.Context, companyHandle, handle string) error

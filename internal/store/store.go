@@ -208,6 +208,11 @@ type Catalog interface {
 	// AssetsByHandles returns the assets found, in input order; unknown
 	// handles (and other companies' handles) are omitted.
 	AssetsByHandles(ctx context.Context, companyHandle string, handles []string) ([]Asset, error)
+	// AssetSources returns each distinct asset of handles once, in no
+	// particular order, with only Handle, FolderPath, Name, FileName, Type,
+	// SHA256 and StorageKey set: what an export of it and its output's
+	// name need, read without the rest (a submit of 10,000 handles).
+	AssetSources(ctx context.Context, companyHandle string, handles []string) ([]Asset, error)
 	AssetsByNames(ctx context.Context, companyHandle string, names, types []string) ([]Asset, error)
 	SearchAssets(ctx context.Context, q AssetQuery) (assets []Asset, total int, err error)
 	// DeleteAsset deletes an asset (ErrNotFound if unknown) and, in the

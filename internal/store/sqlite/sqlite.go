@@ -58,10 +58,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	q.Add("_pragma", "synchronous(NORMAL)") // durable enough under WAL, much faster
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	wc, err := newCachingConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
 	}
+	db := sql.OpenDB(wc)
 	// One connection, as River's riversqlite driver asks ("set the maximum
 	// pool size to one connection like dbPool.SetMaxOpenConns(1)"): SQLite
 	// allows one writer, and River, which shares this *sql.DB, otherwise
@@ -85,14 +86,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rq.Add("_pragma", "busy_timeout(10000)")
 	rq.Add("_pragma", "foreign_keys(1)")
 	rq.Add("_pragma", "query_only(1)")
-	reader, err := sql.Open("sqlite", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?"+rq.Encode())
+	rc, err := newCachingConnector("file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + rq.Encode())
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", abs, err)
 	}
+	reader := sql.OpenDB(rc)
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
-	return &Store{Catalog: sqlstore.New(db, reader, dialect{}), Jobs: sqlstore.NewJobs(db, reader, dialect{}), db: db, reader: reader}, nil
+	jobs := sqlstore.NewJobs(db, reader, dialect{})
+	jobs.GroupCommits() // one writer: concurrent submits share a commit
+	return &Store{Catalog: sqlstore.New(db, reader, dialect{}), Jobs: jobs, db: db, reader: reader}, nil
 }
 
 // DB is the database, for River's riversqlite driver.

@@ -1265,6 +1265,86 @@ func testAdvanceSchedule(t *testing.T, s store.Store) {
 	assert.Equal(t, prev.Add(time.Duration(winner+1)*time.Minute), due[0].NextFire, "the winner's next")
 }
 
+// testInTxConcurrent: transactions run at the same time (on SQLite, which
+// commits them in groups) each commit or leave nothing on their own: a
+// failing one takes none of the others with it, each sees what the ones
+// before it wrote (of several advancing one schedule, exactly one wins),
+// and a successful one's writes are all there once InTx has returned.
+func testInTxConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	co := mkCompany(t, s, "Acme")
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	sched := mkSchedule(t, s, co, "once", t0)
+	boom := errors.New("boom")
+	const n = 60
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(tx store.Tx) error {
+				switch i % 4 {
+				case 0: // fails after writing
+					if _, err := tx.CreateJobFrom(ctx, newJob(co, fmt.Sprintf("fail-%d", i)), 2, slices.Values(jobAssets(2))); err != nil {
+						return err
+					}
+					return boom
+				case 1: // a write of its own fails
+					_, err := tx.CreateJobFrom(ctx, newJob(co, fmt.Sprintf("short-%d", i)), 5, slices.Values(jobAssets(4)))
+					return err
+				case 2: // races for the schedule
+					won, err := tx.AdvanceSchedule(ctx, sched.Handle, t0, t0.Add(time.Hour))
+					if err != nil {
+						return err
+					}
+					if !won {
+						return boom
+					}
+					_, err = tx.CreateJobFrom(ctx, newJob(co, fmt.Sprintf("won-%d", i)), 1, slices.Values(jobAssets(1)))
+					return err
+				}
+				_, err := tx.CreateJobFrom(ctx, newJob(co, fmt.Sprintf("ok-%d", i)), 3, slices.Values(jobAssets(3)))
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	var want []string
+	won := 0
+	for i, err := range errs {
+		switch i % 4 {
+		case 0:
+			assert.ErrorIs(t, err, boom, "%d", i)
+		case 1:
+			assert.Error(t, err, "%d", i)
+		case 2:
+			if err == nil {
+				won++
+				want = append(want, fmt.Sprintf("won-%d", i))
+			} else {
+				assert.ErrorIs(t, err, boom, "%d", i)
+			}
+		default:
+			require.NoError(t, err, "%d", i)
+			want = append(want, fmt.Sprintf("ok-%d", i))
+		}
+	}
+	assert.Equal(t, 1, won, "exactly one advances the schedule")
+	js, err := s.ListJobs(ctx, store.JobQuery{CompanyHandle: co.Handle})
+	require.NoError(t, err)
+	var got []string
+	for _, j := range js {
+		got = append(got, j.OriginalName)
+		pending, err := s.PendingJobAssets(ctx, j.Handle, 0, 10)
+		require.NoError(t, err)
+		assert.Len(t, pending, j.Total, j.Name)
+	}
+	assert.ElementsMatch(t, want, got)
+	scheds, err := s.Schedules(ctx, co.Handle)
+	require.NoError(t, err)
+	require.Len(t, scheds, 1)
+	assert.True(t, scheds[0].NextFire.Equal(t0.Add(time.Hour)))
+}
+
 // testInTx: what a transaction writes (a job and its assets, a schedule's
 // advance or deletion, and rows written on its SQL transaction) commits
 // together when fn succeeds and leaves nothing when it fails.

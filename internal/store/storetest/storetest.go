@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Assets/CreateAndGet", testAssetCreateAndGet},
 		{"Assets/CreateErrors", testAssetCreateErrors},
 		{"Assets/ByHandles", testAssetsByHandles},
+		{"Assets/Sources", testAssetSources},
 		{"Assets/ReplaceFile", testReplaceAssetFile},
 		{"Assets/ByNames", testAssetsByNames},
 		{"Assets/Search", testSearchAssets},
@@ -78,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Jobs/ManyAssets", testManyJobAssets},
 		{"Jobs/CreateFrom", testCreateJobFrom},
 		{"Jobs/InTx", testInTx},
+		{"Jobs/InTxConcurrent", testInTxConcurrent},
 		{"Jobs/AssetsPaging", testJobAssetsPaging},
 		{"Jobs/PendingAssets", testPendingJobAssets},
 		{"Jobs/FinishAsset", testFinishJobAsset},
@@ -708,6 +710,51 @@ func testAssetsByHandles(t *testing.T, s store.Store) {
 	got, err = s.AssetsByHandles(ctx, acme.Handle, want)
 	require.NoError(t, err)
 	assert.Equal(t, want, handles(got))
+}
+
+// testAssetSources: each distinct asset once, only the company's, with
+// exactly the fields an export and its output name need.
+func testAssetSources(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	acme, other := mkCompany(t, s, "Acme"), mkCompany(t, s, "Other")
+	f, g := mkFolder(t, s, acme, "shoes"), mkFolder(t, s, acme, "shoes/red")
+	a1, a2, a3 := mkAsset(t, s, f, "one"), mkAsset(t, s, g, "two"), mkAsset(t, s, f, "three")
+	theirs := mkAsset(t, s, mkFolder(t, s, other, ""), "theirs")
+	cid := companyID(t, acme)
+	a2, err := s.SetURLModifiers(ctx, acme.Handle, a2.Handle, "op_invert=1", "wid=10")
+	require.NoError(t, err)
+
+	in := append([]string{a3.Handle, a1.Handle, a3.Handle, theirs.Handle, "a|" + cid + "|999999", a2.Handle, a1.Handle}, malformed...)
+	got, err := s.AssetSources(ctx, acme.Handle, in)
+	require.NoError(t, err)
+	source := func(a store.Asset) store.Asset {
+		return store.Asset{Handle: a.Handle, FolderPath: a.FolderPath, Name: a.Name, FileName: a.FileName,
+			Type: a.Type, SHA256: a.SHA256, StorageKey: a.StorageKey,
+			URLModifier: a.URLModifier, URLPostApplyModifier: a.URLPostApplyModifier}
+	}
+	byHandle := func(as []store.Asset) []store.Asset {
+		return slices.SortedFunc(slices.Values(as), func(x, y store.Asset) int { return strings.Compare(x.Handle, y.Handle) })
+	}
+	assert.Equal(t, byHandle([]store.Asset{source(a1), source(a2), source(a3)}), byHandle(got), "each once, the export's fields only")
+	for _, a := range got {
+		assert.NotEmpty(t, a.FolderPath)
+		assert.NotEmpty(t, a.StorageKey)
+	}
+
+	got, err = s.AssetSources(ctx, acme.Handle, nil)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	_, err = s.AssetSources(ctx, "c|999999", []string{a1.Handle})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	// More than one lookup batch, each named twice.
+	var want []string
+	for i := range 1100 {
+		want = append(want, mkAsset(t, s, f, fmt.Sprintf("bulk-%04d", i)).Handle)
+	}
+	got, err = s.AssetSources(ctx, acme.Handle, append(slices.Clone(want), want...))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, want, handles(got))
 }
 
 func testReplaceAssetFile(t *testing.T, s store.Store) {

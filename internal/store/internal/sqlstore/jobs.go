@@ -22,11 +22,19 @@ import (
 // take turns and always lock in the same order (DeleteJob's cascade too:
 // the job row, then its assets); they never deadlock. On SQLite every
 // transaction holds the database alone, which gives the same.
-type Jobs struct{ base }
+type Jobs struct {
+	base
+	group *groupCommit // nil: each InTx its own transaction
+}
 
 // NewJobs returns the Jobs that write on db and read on rdb (which may be
 // db), both holding the migrated schema.
-func NewJobs(db, rdb *sql.DB, d Dialect) *Jobs { return &Jobs{base{db: db, rdb: rdb, d: d}} }
+func NewJobs(db, rdb *sql.DB, d Dialect) *Jobs { return &Jobs{base: base{db: db, rdb: rdb, d: d}} }
+
+// GroupCommits makes InTx run transactions that arrive while another is
+// being written together, in one database transaction (see groupCommit):
+// for a database with a single writer connection.
+func (j *Jobs) GroupCommits() { j.group = newGroupCommit(j.db) }
 
 var _ store.Jobs = (*Jobs)(nil)
 
@@ -1205,6 +1213,9 @@ func (j *Jobs) advanceSchedule(ctx context.Context, q querier, handle string, pr
 // the store (the read-only pool answers, with the last commit) but must
 // not write outside tx.
 func (j *Jobs) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	if j.group != nil {
+		return j.group.do(ctx, func(tx *sql.Tx) error { return fn(jobsTx{j: j, tx: tx}) })
+	}
 	return j.inTx(ctx, func(tx *sql.Tx) error { return fn(jobsTx{j: j, tx: tx}) })
 }
 
