@@ -113,7 +113,7 @@ func main() {
 	flag.BoolVar(&cfg.profile, "profile", true, "after the measured rounds, profile one more export of each kind (WORK/profiles)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories and the baselines' outputs (WORK/data*, WORK/out-*)")
 	serveFlags := flag.String("serve-flags", "", "extra flags for `ipsd serve`, space-separated (e.g. \"--chunk-size 4\")")
-	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,rss")
+	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,zip,submit,rss")
 	flag.Parse()
 	cfg.serveFlags = strings.Fields(*serveFlags)
 	cfg.skip = map[string]bool{}
@@ -212,6 +212,11 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	if !b.cfg.skip["orig"] {
 		if err := b.origTarget(ctx, c, append(append([]string{}, set.Photos...), set.Large...), append(append([]string{}, photoHandles...), largeHandles...)); err != nil {
+			return err
+		}
+	}
+	if !b.cfg.skip["zip"] {
+		if err := b.zipTarget(ctx, c, append(append([]string{}, set.Photos...), set.Large...), append(append([]string{}, photoHandles...), largeHandles...)); err != nil {
 			return err
 		}
 	}
