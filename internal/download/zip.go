@@ -248,9 +248,15 @@ func (z *zipper) readEntry(ctx context.Context, f File, name string) error {
 		if rem := info.Size - e.size + 1; rem >= 1 && rem < pieceSize {
 			want = int(rem)
 		}
-		reserve := int64(want)
+		// Pieces of 64 KiB and more use full-size buffers, reused from
+		// piece to piece (and counted at their full size).
+		size := want
+		if want >= pooledPiece {
+			size = pieceSize
+		}
+		reserve := int64(size)
 		if deflate {
-			reserve += deflateBound(want)
+			reserve += deflateBound(size)
 		}
 		if err := z.budget.Acquire(ctx, reserve); err != nil {
 			return err
@@ -312,22 +318,26 @@ type onlyReader struct{ io.Reader }
 // blocks of 64 KiB with 5 bytes each, a sync flush, slack).
 func deflateBound(n int) int64 { return int64(n + n/64 + 1024) }
 
-// buf is a buffer of n bytes for a raw piece; full-size ones are reused.
+// pooledPiece is the smallest piece given a reused full-size buffer.
+const pooledPiece = 64 << 10
+
+// buf is a buffer of n bytes for a raw piece; from pooledPiece on, it is
+// a reused full-size one.
 func (z *zipper) buf(n int) []byte {
-	if n < pieceSize {
+	if n < pooledPiece {
 		return make([]byte, n)
 	}
 	select {
 	case b := <-z.bufs:
-		return b[:pieceSize]
+		return b[:n]
 	default:
-		return make([]byte, pieceSize)
+		return make([]byte, n, pieceSize)
 	}
 }
 
 // outBuf is an empty buffer for the deflated form of n raw bytes.
 func (z *zipper) outBuf(n int) []byte {
-	if n < pieceSize {
+	if n < pooledPiece {
 		return make([]byte, 0, deflateBound(n))
 	}
 	select {
