@@ -69,8 +69,9 @@ type bench struct {
 	results  []result
 	details  []string
 	start    time.Time
-	srvPid   int     // the running server, for the CPU meter
-	srv      *server // the main server
+	srvPid   int        // the running server, for the CPU meter
+	srv      *server    // the main server
+	convCPU  [2]float64 // CPU ms per image of the convert export: ours, bimg's
 }
 
 // result is one target line.
@@ -207,6 +208,9 @@ func (b *bench) run(ctx context.Context) error {
 
 	if !b.cfg.skip["convert"] {
 		if err := b.convertTargets(ctx, c, set, photoHandles); err != nil {
+			return err
+		}
+		if err := b.renderCostTarget(); err != nil {
 			return err
 		}
 	}
@@ -426,6 +430,7 @@ func (b *bench) convertTargets(ctx context.Context, c *client, set *inputSet, ha
 		return m
 	}
 	svcCPU, bimgCPU := ms(minCPU(svc))/float64(n), ms(minCPU(bimg))/float64(n)
+	b.convCPU = [2]float64{svcCPU, bimgCPU}
 	b.add(result{
 		Name:     fmt.Sprintf("convert export, %d × %d×%d JPEG → %s", n, b.cfg.photoW, b.cfg.photoH, b.modifier()),
 		Figure:   fmt.Sprintf("%.2f img/s", svcRate),
