@@ -25,7 +25,8 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # README's scale-out commands as written (TestProcessScalingOutReadme).
 # Never nodejs/npm from Debian: it would replace the machine's Node 20.
 # curl, xmllint (libxml2-utils) and unzip run the README's first examples
-# against `make run` (TestReadmeFirstTry runs them as written).
+# against `make run` (TestReadmeFirstTry runs them as written); unzip -t
+# also checks the zips internal/download writes.
 RUN_PACKAGES := libvips-dev pkg-config icc-profiles-free ghostscript curl libxml2-utils unzip
 TEST_PACKAGES := $(RUN_PACKAGES) libvips-tools postgresql python3-zeep php-cli php-soap libxml2-utils poppler-utils chromium openssl curl
 # `make bench` compares against the vips CLI; cp, sha256sum and xargs are

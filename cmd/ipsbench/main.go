@@ -70,9 +70,10 @@ type bench struct {
 	results  []result
 	details  []string
 	start    time.Time
-	srvPid   int     // the running server, for the CPU meter
-	srv      *server // the main server
-	database string  // ipsd --database: "" for SQLite in the data directory
+	srvPid   int        // the running server, for the CPU meter
+	srv      *server    // the main server
+	database string     // ipsd --database: "" for SQLite in the data directory
+	convCPU  [2]float64 // CPU ms per image of the convert export: ours, bimg's
 }
 
 // result is one target line.
@@ -118,7 +119,7 @@ func main() {
 	flag.BoolVar(&cfg.profile, "profile", true, "after the measured rounds, profile one more export of each kind (WORK/profiles)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the servers' data directories and the baselines' outputs (WORK/data*, WORK/out-*)")
 	serveFlags := flag.String("serve-flags", "", "extra flags for `ipsd serve`, space-separated (e.g. \"--chunk-size 4\")")
-	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,submit,pg,largesubmit,cache,rss")
+	skip := flag.String("skip", "", "comma-separated parts to skip: convert,cli,orig,zip,submit,pg,largesubmit,cache,rss")
 	flag.Parse()
 	cfg.serveFlags = strings.Fields(*serveFlags)
 	for f := range strings.SplitSeq(*largeSizes, ",") {
@@ -222,9 +223,17 @@ func (b *bench) run(ctx context.Context) error {
 		if err := b.convertTargets(ctx, c, set, photoHandles); err != nil {
 			return err
 		}
+		if err := b.renderCostTarget(); err != nil {
+			return err
+		}
 	}
 	if !b.cfg.skip["orig"] {
 		if err := b.origTarget(ctx, c, append(append([]string{}, set.Photos...), set.Large...), append(append([]string{}, photoHandles...), largeHandles...)); err != nil {
+			return err
+		}
+	}
+	if !b.cfg.skip["zip"] {
+		if err := b.zipTarget(ctx, c, append(append([]string{}, set.Photos...), set.Large...), append(append([]string{}, photoHandles...), largeHandles...)); err != nil {
 			return err
 		}
 	}
@@ -447,6 +456,7 @@ func (b *bench) convertTargets(ctx context.Context, c *client, set *inputSet, ha
 		return m
 	}
 	svcCPU, bimgCPU := ms(minCPU(svc))/float64(n), ms(minCPU(bimg))/float64(n)
+	b.convCPU = [2]float64{svcCPU, bimgCPU}
 	b.add(result{
 		Name:     fmt.Sprintf("convert export, %d × %d×%d JPEG → %s", n, b.cfg.photoW, b.cfg.photoH, b.modifier()),
 		Figure:   fmt.Sprintf("%.2f img/s", svcRate),

@@ -76,6 +76,7 @@ func TestHelpEverywhere(t *testing.T) {
 	assert.Contains(t, sf["addr"], "env IPSD_ADDR")
 	assert.Contains(t, sf["metrics-addr"], "env IPSD_METRICS_ADDR")
 	assert.Contains(t, sf["log-level"], "env IPSD_LOG_LEVEL")
+	assert.Contains(t, sf["zip-read-ahead-bytes"], "env IPSD_ZIP_READ_AHEAD_BYTES")
 	_, imp, _ := ipsd(t, "admin", "asset", "import", "-h")
 	assert.NotContains(t, helpFlags(t, imp)["company"], "env", "admin flags have no variables")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipsexport/ipsd/internal/app"
 	"github.com/ipsexport/ipsd/internal/catalog"
+	"github.com/ipsexport/ipsd/internal/download"
 	"github.com/ipsexport/ipsd/internal/jobs"
 	"github.com/ipsexport/ipsd/internal/notify"
 	"github.com/ipsexport/ipsd/internal/render"
@@ -203,6 +204,7 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 	maxUpload := fs.Int64("max-upload-bytes", 0, "largest file of an UploadFile POST in `BYTES` (0: 2 GiB)")
 	uploadTimeout := fs.Duration("upload-timeout", 0, "an upload job with no POST for this long ends (0: 30m)")
 	sessionTTL := fs.Duration("web-session-ttl", 0, "how long a sign-in to the Jobs page lasts (0: 12h)")
+	zipReadAhead := fs.Int64("zip-read-ahead-bytes", download.DefaultZipReadAhead, "memory in `BYTES` one zip download may hold for entries read and compressed ahead of the response (at least 5 MiB)")
 	// Limits on requests before they are answered and on logins
 	// (docs/security.md).
 	defLimits, defLogins := app.DefaultRequestLimits(), service.DefaultLoginPolicy()
@@ -235,6 +237,7 @@ func cmdServe(ctx context.Context, c *cli, args []string) error {
 		DataDir: c.g.dataDir, DatabaseURL: c.g.databaseURL,
 		MaxRequestBytes: *maxBody, MaxExportAssets: *maxHandles, MaxRequestItems: *maxItems, ServerName: hostname(),
 		MaxUploadBytes: *maxUpload, UploadJobTimeout: *uploadTimeout, WebSessionTTL: *sessionTTL,
+		ZipReadAheadBytes: *zipReadAhead,
 		RequestLimits: app.RequestLimits{
 			MaxBufferedBytes: *maxBuffered, BodyIdleTimeout: *bodyIdle, BodyMinRate: *bodyRate,
 			TrustedProxies: proxies,

@@ -57,7 +57,11 @@ type Config struct {
 	// UploadJobTimeout ends an upload job idle that long (0: 30 minutes).
 	MaxUploadBytes   int64
 	UploadJobTimeout time.Duration
-	ServerName       string
+	// ZipReadAheadBytes bounds the memory one zip download holds for
+	// entries read and compressed ahead of the response (0:
+	// download.DefaultZipReadAhead).
+	ZipReadAheadBytes int64
+	ServerName        string
 	// Limits of requests before they are answered (docs/security.md):
 	// zero fields take DefaultRequestLimits'.
 	RequestLimits RequestLimits
@@ -238,6 +242,7 @@ func build(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*
 	}
 	downloads := &download.Handler{
 		Jobs: jobs.Downloads{Store: st}, Store: files, Signer: signer, Log: log,
+		Zip: download.ZipOptions{ReadAheadBytes: cfg.ZipReadAheadBytes},
 		Authorize: func(ctx context.Context, user, password, remoteAddr, companyHandle string) bool {
 			u, err := svc.Login(ctx, user, password, remoteAddr)
 			if err != nil || companyHandle == "" {

@@ -36,6 +36,9 @@ type Handler struct {
 	// a long download is not cut off by the server's WriteTimeout while a
 	// stalled client still is. Zero means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// Zip tunes the zip download: how much it reads and compresses ahead
+	// of the response, with how many workers.
+	Zip ZipOptions
 	// Log receives request failures; nil means slog.Default().
 	Log *slog.Logger
 }
@@ -286,7 +289,7 @@ func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, log *slog.Log
 	}
 	dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: h.idle()}
 	start := time.Now()
-	if err := WriteZip(r.Context(), dw, h.Store, files); err != nil {
+	if err := WriteZip(r.Context(), dw, h.Store, files, h.Zip); err != nil {
 		log.Warn("download: zip stream aborted", "err", err, "sent", dw.n)
 		// Abort the connection so the client sees a failed transfer, not
 		// a complete-looking response holding a truncated archive.

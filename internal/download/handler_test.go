@@ -17,6 +17,7 @@ import (
 	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // fakeJobs implements Jobs from maps.
@@ -471,4 +472,31 @@ func TestHandlerWithoutKey(t *testing.T) {
 			assert.Equal(t, tc.want, rec.Code)
 		})
 	}
+}
+
+// A client that goes away in the middle of a zip leaves nothing behind:
+// the handler's reader and compression goroutines all end (goleak), with
+// entries read and deflated ahead in flight when it happened.
+func TestHandlerZipClientGoesAway(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	st := newMemStore()
+	files := putFiles(t, st, "7", 30, 2<<20, ".tif")
+	h := &Handler{
+		Jobs:   &fakeJobs{jobs: map[string]Job{"J7": {Handle: "J7"}}, files: map[string][]File{"J7": files}},
+		Store:  st,
+		Signer: testSigner(),
+		Zip:    ZipOptions{ReadAheadBytes: 8 << 20, Workers: 2},
+		Log:    slog.New(slog.DiscardHandler),
+	}
+	srv := httptest.NewServer(h)
+	client := &http.Client{Transport: &http.Transport{}}
+	res, err := client.Get(h.Signer.URL(srv.URL, "J7", "", testNow.Add(time.Hour)))
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode)
+	_, err = io.CopyN(io.Discard, res.Body, 3<<20)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close()) // mid-stream: the connection is dropped
+	client.CloseIdleConnections()
+	srv.Close() // waits for the handler to return
+	goleak.VerifyNone(t, ignore)
 }

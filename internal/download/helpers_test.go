@@ -21,6 +21,8 @@ type memStore struct {
 	data   map[string][]byte
 	noSeek bool
 	delay  time.Duration
+	// sizeLies makes Open report these sizes for these keys.
+	sizeLies map[string]int64
 }
 
 func newMemStore() *memStore { return &memStore{data: map[string][]byte{}} }
@@ -47,6 +49,9 @@ func (m *memStore) Open(_ context.Context, key string) (io.ReadCloser, blob.Info
 		return nil, blob.Info{}, blob.ErrNotFound
 	}
 	info := blob.Info{Key: key, Size: int64(len(b)), Modified: testNow}
+	if n, ok := m.sizeLies[key]; ok {
+		info.Size = n
+	}
 	if m.noSeek {
 		return io.NopCloser(onlyReader{bytes.NewReader(b)}), info, nil
 	}
