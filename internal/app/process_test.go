@@ -1350,8 +1350,10 @@ func TestProcessChunkTimeout(t *testing.T) {
 	require.NoError(t, err)
 	// The asset that outlasts the chunk timeout fails, once, and the job
 	// ends: it is neither retried forever nor handed back as a shutdown.
+	// The wait is generous: the blur runs to its end before the timeout is
+	// seen, and on a loaded machine that takes tens of seconds.
 	var j store.Job
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(150 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if j = procJobState(t, d, job); j.State == store.JobCompleted {
 			break
 		}
