@@ -58,23 +58,31 @@ func cmdMigrate(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-func adminCompanyAdd(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags()
-	pos, err := fs.parse(args, true)
+// oneCompanyName reads a command's one positional company NAME.
+func (c *cli) oneCompanyName(args []string) (string, error) {
+	pos, err := c.newFlags().parse(args, true)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return usagef(c.cmd.path, "one company NAME, please")
+		return "", usagef(c.cmd.path, "one company NAME, please")
+	}
+	return strings.TrimSpace(pos[0]), nil
+}
+
+func adminCompanyAdd(ctx context.Context, c *cli, args []string) error {
+	name, err := c.oneCompanyName(args)
+	if err != nil {
+		return err
 	}
 	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	co, err := st.CreateCompany(ctx, strings.TrimSpace(pos[0]))
+	co, err := st.CreateCompany(ctx, name)
 	if err != nil {
-		return fmt.Errorf("add company %q: %w", pos[0], err)
+		return fmt.Errorf("add company %q: %w", name, err)
 	}
 	fmt.Fprintln(c.stdout, co.Handle)
 	return nil
@@ -138,22 +146,18 @@ func adminCompanySetDefaults(ctx context.Context, c *cli, args []string) error {
 // adminCompanyShow prints a company's handle and default request
 // attributes.
 func adminCompanyShow(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags()
-	pos, err := fs.parse(args, true)
+	name, err := c.oneCompanyName(args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 || strings.TrimSpace(pos[0]) == "" {
-		return usagef(c.cmd.path, "one company NAME, please")
 	}
 	st, err := c.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	co, err := st.CompanyByName(ctx, strings.TrimSpace(pos[0]))
+	co, err := st.CompanyByName(ctx, name)
 	if err != nil {
-		return fmt.Errorf("company %q: %w", pos[0], err)
+		return fmt.Errorf("company %q: %w", name, err)
 	}
 	d, err := st.CompanyDefaults(ctx, co.Handle)
 	if err != nil {
