@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -87,19 +86,10 @@ func (b *bench) cacheTarget(ctx context.Context, dataDir, company string, set *i
 		seconds = append(seconds, round{d: second.total, disturbed: share})
 		ratios = append(ratios, first.total.Seconds()/second.total.Seconds())
 
-		os.RemoveAll(outDir)
-		b.quiet()
-		m = startMeter(b.srvPid)
-		t, err := runTimed(ctx, b.work, b.baseline, "-j", strconv.Itoa(b.cfg.workers), "-width", strconv.Itoa(b.cfg.width),
-			"-format", "jpeg", "-quality", strconv.Itoa(b.cfg.quality), "-out", outDir, "-list", list)
+		t, _, _, share, err := b.bimgRound(ctx, outDir, list)
 		if err != nil {
 			return err
 		}
-		_, share = m.foreign()
-		var s struct {
-			Seconds float64 `json:"seconds"`
-		}
-		_ = json.Unmarshal(t.out, &s)
 		b.detail("round %d: bimgbaseline -j %d beside the cache: %.2f s → %.2f img/s", i, b.cfg.workers, t.wall.Seconds(), float64(n)/t.wall.Seconds())
 		bimg = append(bimg, round{d: t.wall, disturbed: share})
 	}

@@ -360,6 +360,26 @@ type round struct {
 	cpu       time.Duration // CPU time of the side measured, when known
 }
 
+// bimgRound runs the bimg loop once on list into a fresh outDir, on a
+// quiet machine: its timing, the seconds it reports converting, its meter
+// and the share of the machine others took meanwhile.
+func (b *bench) bimgRound(ctx context.Context, outDir, list string) (t timed, converting float64, m *meter, share float64, err error) {
+	os.RemoveAll(outDir)
+	b.quiet()
+	m = startMeter(b.srvPid)
+	t, err = runTimed(ctx, b.work, b.baseline, "-j", strconv.Itoa(b.cfg.workers), "-width", strconv.Itoa(b.cfg.width),
+		"-format", "jpeg", "-quality", strconv.Itoa(b.cfg.quality), "-out", outDir, "-list", list)
+	if err != nil {
+		return t, 0, m, 0, err
+	}
+	_, share = m.foreign()
+	var s struct {
+		Seconds float64 `json:"seconds"`
+	}
+	_ = json.Unmarshal(t.out, &s)
+	return t, s.Seconds, m, share, nil
+}
+
 // bestOf is the fastest round: noise on a machine only ever slows a run.
 // Rounds that other processes disturbed count only when no round was
 // left undisturbed.
@@ -426,21 +446,12 @@ func (b *bench) convertTargets(ctx context.Context, c *client, set *inputSet, ha
 			i, n, ms(r.submit), r.archive.Seconds(), float64(r.zipBytes)/1e6, r.total.Seconds(), float64(n)/r.total.Seconds(), ms(cpu)/float64(n), m)
 		svc = append(svc, round{r.total, share, cpu})
 
-		os.RemoveAll(outDir)
-		b.quiet()
-		m = startMeter(b.srvPid)
-		t, err := runTimed(ctx, b.work, b.baseline, "-j", strconv.Itoa(b.cfg.workers), "-width", strconv.Itoa(b.cfg.width),
-			"-format", "jpeg", "-quality", strconv.Itoa(b.cfg.quality), "-out", outDir, "-list", list)
+		t, s, m, share, err := b.bimgRound(ctx, outDir, list)
 		if err != nil {
 			return err
 		}
-		_, share = m.foreign()
-		var s struct {
-			Seconds float64 `json:"seconds"`
-		}
-		_ = json.Unmarshal(t.out, &s)
 		b.detail("round %d: bimgbaseline -j %d: %.2f s wall (%.2f s converting) → %.2f img/s; CPU %.1f ms per image; %s",
-			i, b.cfg.workers, t.wall.Seconds(), s.Seconds, float64(n)/t.wall.Seconds(), ms(t.cpu)/float64(n), m)
+			i, b.cfg.workers, t.wall.Seconds(), s, float64(n)/t.wall.Seconds(), ms(t.cpu)/float64(n), m)
 		bimg = append(bimg, round{t.wall, share, t.cpu})
 	}
 	sb, bb := bestOf(svc), bestOf(bimg)
