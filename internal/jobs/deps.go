@@ -29,6 +29,7 @@ type WorkStore interface {
 	ReserveJobBytes(ctx context.Context, handle string, n, limit int64) (bool, error)
 	MarkJobAnnounced(ctx context.Context, handle string) error
 	JobAssets(ctx context.Context, q store.JobAssetQuery) ([]store.JobAsset, int, error)
+	JobFiles(ctx context.Context, handle, path string) ([]store.JobFile, error)
 	UserByHandle(ctx context.Context, handle string) (store.User, error)
 	CompanyByHandle(ctx context.Context, handle string) (store.Company, error)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ipsexport/ipsd/internal/blob"
 	"github.com/ipsexport/ipsd/internal/export"
 	"github.com/ipsexport/ipsd/internal/modifier"
 	"github.com/ipsexport/ipsd/internal/notify"
@@ -336,7 +337,38 @@ func (e *Engine) finish(ctx context.Context, j store.Job, ja store.JobAsset, out
 	}
 	if won {
 		e.cfg.Observer.AssetDone(outcome, ja.Size)
+		return
 	}
+	if ja.BlobKey != "" {
+		e.discardUnrecorded(ctx, j, ja)
+	}
+}
+
+// discardUnrecorded removes the file of an asset whose outcome another
+// worker recorded first. That is a stop cancelling the asset while this
+// worker wrote it (or a retried chunk that wrote it twice): when no
+// recorded file of the job is at this key, nothing will ever list or serve
+// it, and the job's files and its log must agree (docs/job-logs.md).
+func (e *Engine) discardUnrecorded(ctx context.Context, j store.Job, ja store.JobAsset) {
+	ctx = context.WithoutCancel(ctx)
+	if !strings.HasPrefix(ja.BlobKey, exportPrefix(j.Handle)) {
+		return // not the job's own file (never the case today): not ours to remove
+	}
+	files, err := e.work.JobFiles(ctx, j.Handle, ja.OutputPath)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		e.log.Error("files of a job", "job", j.Handle, "err", err)
+		return
+	}
+	for _, f := range files {
+		if f.BlobKey == ja.BlobKey {
+			return // recorded by the worker that won: the same file
+		}
+	}
+	if err := e.cfg.Blob.Delete(ctx, ja.BlobKey); err != nil && !errors.Is(err, blob.ErrNotFound) {
+		e.log.Error("remove a file its job does not list", "job", j.Handle, "seq", ja.Seq, "err", err)
+		return
+	}
+	e.log.Info("asset finished after its job recorded it otherwise: file removed", "job", j.Handle, "seq", ja.Seq)
 }
 
 // failPending records every pending asset in [from, to) as failed.

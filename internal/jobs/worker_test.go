@@ -39,12 +39,19 @@ import (
 type goRenderer struct {
 	mu       sync.Mutex
 	requests []*modifier.Request
+	// during, when set, runs inside the n-th render (from 1): what another
+	// process does while an asset is being converted.
+	during func(n int)
 }
 
 func (r *goRenderer) Render(_ context.Context, src []byte, req *modifier.Request) (export.Rendered, error) {
 	r.mu.Lock()
 	r.requests = append(r.requests, req)
+	n, during := len(r.requests), r.during
 	r.mu.Unlock()
+	if during != nil {
+		during(n)
+	}
 	img, _, err := image.Decode(bytes.NewReader(src))
 	if err != nil {
 		return export.Rendered{}, fmt.Errorf("%w: %v", export.ErrNotConvertible, err)
@@ -294,4 +301,47 @@ func TestChunkWorkerPauseAndStop(t *testing.T) {
 	var te *TransitionError
 	require.ErrorAs(t, env.e.PauseJob(ctx, got), &te, "a stopped job cannot be paused")
 	assert.Equal(t, store.JobStopped, te.State)
+}
+
+// A stop recorded while a worker writes an asset (from another process's
+// settle) wins: the worker's file is removed, so the job's folder holds
+// no file of a cancelled asset. A file another worker recorded at the same
+// key is kept.
+func TestStopWhileAnAssetIsWritten(t *testing.T) {
+	ctx := context.Background()
+	env := newWorkerEnv(t)
+	a := env.importFile(t, "a.png", solidPNG(t, 8, 6))
+	b := env.importFile(t, "b.png", solidPNG(t, 4, 4))
+	j := env.submit(t, "fmt=png", a, b)
+	env.renderer.during = func(n int) {
+		switch n {
+		case 1: // the job is stopped and settled elsewhere
+			won, err := env.st.FinishJobAsset(ctx, store.JobAsset{JobHandle: j.Handle, Seq: 0, Outcome: store.OutcomeCancelled})
+			require.NoError(t, err)
+			require.True(t, won)
+		case 2: // a worker whose lease ran out wrote b.png and recorded it
+			key := exportPrefix(j.Handle) + "b.png"
+			png := solidPNG(t, 4, 4)
+			_, err := env.files.Put(ctx, key, bytes.NewReader(png))
+			require.NoError(t, err)
+			won, err := env.st.FinishJobAsset(ctx, store.JobAsset{JobHandle: j.Handle, Seq: 1, Outcome: store.OutcomeSuccess,
+				BlobKey: key, OutputPath: "b.png", Size: int64(len(png))})
+			require.NoError(t, err)
+			require.True(t, won)
+		}
+	}
+	env.work(t, j, 0, 2)
+
+	rows := env.logged(t, j)
+	require.Len(t, rows, 2)
+	assert.Equal(t, []string{store.OutcomeCancelled, store.OutcomeSuccess}, []string{rows[0].Outcome, rows[1].Outcome})
+	_, err := env.files.Stat(ctx, exportPrefix(j.Handle)+"a.png")
+	assert.ErrorIs(t, err, blob.ErrNotFound, "the cancelled asset's file is removed")
+	files, err := env.st.JobFiles(ctx, j.Handle, "")
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	img, format, err := image.Decode(bytes.NewReader(env.output(t, j, "b.png")))
+	require.NoError(t, err, "the recorded file stays")
+	assert.Equal(t, "png", format)
+	assert.Equal(t, image.Rect(0, 0, 4, 4), img.Bounds())
 }
