@@ -33,7 +33,7 @@ type server struct {
 // libvips thread per image, so images in flight = workers.
 func ipsdEnv() []string {
 	env := os.Environ()
-	return append(env, "VIPS_CONCURRENCY=1", "IPSD_SIGNING_KEY=bench-signing-key")
+	return append(env, "VIPS_CONCURRENCY=1", "IPSD_SIGNING_KEY=bench-signing-key-0123456789abcdef")
 }
 
 // globalArgs are ipsd's flags before the command: the data directory and,

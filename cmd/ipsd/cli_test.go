@@ -163,6 +163,20 @@ func TestEnvStrict(t *testing.T) {
 	assert.FileExists(t, filepath.Join(other, "ipsd.db"))
 }
 
+// A signing key short enough to guess is refused before anything starts,
+// by every command that signs.
+func TestSigningKeyTooShort(t *testing.T) {
+	data := t.TempDir()
+	for _, cmd := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"worker"}} {
+		t.Run(cmd[0], func(t *testing.T) {
+			t.Setenv("IPSD_SIGNING_KEY", "0123456789abcdef") // 16 bytes
+			code, _, errOut := ipsd(t, append([]string{"--data", data}, cmd...)...)
+			assert.NotEqual(t, 0, code, errOut)
+			assert.Contains(t, errOut, "signing key: 16 bytes, at least 32 wanted")
+		})
+	}
+}
+
 // River's periodic "Producer job counts" is a debug line; everything else
 // keeps its level.
 func TestLogLevels(t *testing.T) {

@@ -320,10 +320,19 @@ func openFiles(ctx context.Context, cfg Config) (blob.Store, error) {
 	return blobopen.Open(ctx, blobopen.Config{DataDir: cfg.DataDir, S3: cfg.S3})
 }
 
+// MinSigningKeyBytes is the shortest signing key taken: the key is all
+// that stands between a guessed download link or Jobs-page sign-in and a
+// company's files, so it must be at least as long as the HMAC-SHA256 output
+// it keys (docs/operations.md, "The signing key").
+const MinSigningKeyBytes = 32
+
 // openSigner is the download link signer: the configured key, else
 // DataDir/signing.key.
 func openSigner(cfg Config) (download.Signer, error) {
 	key := cfg.SigningKey
+	if n := len(key); n > 0 && n < MinSigningKeyBytes {
+		return download.Signer{}, fmt.Errorf("signing key: %d bytes, at least %d wanted (openssl rand -hex 32 makes one)", n, MinSigningKeyBytes)
+	}
 	if len(key) == 0 {
 		var err error
 		if key, err = signingKey(filepath.Join(cfg.DataDir, "signing.key")); err != nil {
@@ -388,10 +397,10 @@ func openEngine(ctx context.Context, st store.Store, jcfg jobs.Config) (*jobs.En
 
 // signingKey reads the download signing key, creating it on first use.
 func signingKey(path string) ([]byte, error) {
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= MinSigningKeyBytes {
 		return b, nil
 	}
-	b := make([]byte, 32)
+	b := make([]byte, MinSigningKeyBytes)
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
