@@ -232,7 +232,7 @@ func (b webBackend) webJob(u web.User, co store.Company, j store.Job) web.Job {
 	ended := j.State.Ended()
 	wj := web.Job{
 		Handle: j.Handle, CompanyName: co.Name, Name: j.OriginalName, RunName: j.Name, Type: j.Type, State: string(j.State),
-		Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors, Cancelled: j.Cancelled,
+		Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors, Cancelled: j.Cancelled, Reused: j.RenditionHits,
 		Submitted: j.Submitted, Started: j.Started, Ended: j.Ended, Expires: j.Expires, Purged: j.Purged,
 	}
 	if slices.Contains(store.WaitingJobStates, j.State) {

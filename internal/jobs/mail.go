@@ -73,7 +73,7 @@ func (m *Mailer) MailJob(ctx context.Context, j store.Job, emailSetting string, 
 		Upload:  j.Type == store.JobTypeUpload,
 		JobName: j.OriginalName, JobHandle: j.Handle, CompanyName: co.Name, Locale: j.Locale,
 		Event: ev, Total: j.Total, Succeeded: j.Succeeded, Warnings: j.Warnings, Errors: j.Errors,
-		Cancelled: j.Cancelled, Updated: j.Updated, Stopped: j.State == store.JobStopped,
+		Cancelled: j.Cancelled, Updated: j.Updated, Reused: j.RenditionHits, Stopped: j.State == store.JobStopped,
 		Messages: messages,
 	}
 	if ev == notify.Completed {

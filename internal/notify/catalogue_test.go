@@ -94,3 +94,24 @@ func TestCatalogueEndExportReused(t *testing.T) {
 		assert.False(t, strings.ContainsAny(with, "\r\n"), "one line")
 	}
 }
+
+// The completion mail counts the files the rendition cache gave, in every
+// language, and says nothing of the cache when it gave none.
+func TestComposeReused(t *testing.T) {
+	for _, lang := range Languages() {
+		plain, err := Compose("ann@example.com", summary(lang, Completed))
+		require.NoError(t, err, lang)
+		s := summary(lang, Completed)
+		s.Reused = 37
+		m, err := Compose("ann@example.com", s)
+		require.NoError(t, err, lang)
+		assert.NotContains(t, plain.Text, "37", lang)
+		assert.Contains(t, m.Text, "37", lang)
+		assert.Equal(t, strings.Count(plain.Text, "\n")+1, strings.Count(m.Text, "\n"), "%s: one line more", lang)
+	}
+	s := summary("en", Completed)
+	s.Reused = 37
+	m, err := Compose("ann@example.com", s)
+	require.NoError(t, err)
+	assert.Contains(t, m.Text, "Reused:    37 (from the rendition cache)")
+}

@@ -102,6 +102,9 @@ type JobSummary struct {
 	// asset's file (Updated counts those); Cancelled are the assets a stop
 	// left untouched.
 	Total, Succeeded, Warnings, Errors, Cancelled, Updated int
+	// Reused counts the exported files taken from the rendition cache
+	// instead of rendered again (docs/rendition-cache.md).
+	Reused int
 	// Stopped: at Completed, the job was stopped before its end.
 	Stopped bool
 	// ZipURL is the signed link to the job's zip; shown when not empty.

@@ -130,7 +130,7 @@ func newTestSite(t *testing.T) *testSite {
 		jobs: map[string]JobPage{
 			"j|1|1": {Job: Job{Handle: "j|1|1", Name: "nightly", State: "Running", Total: 4, Succeeded: 1},
 				Details: []Detail{{Outcome: "Success", AssetName: "a"}, {Outcome: "Error", AssetName: "b"}, {Outcome: "Success", AssetName: "c"}}},
-			"j|1|2": {Job: Job{Handle: "j|1|2", Name: `<script>alert(1)</script>`, State: "Completed", Total: 1, Succeeded: 1}},
+			"j|1|2": {Job: Job{Handle: "j|1|2", Name: `<script>alert(1)</script>`, State: "Completed", Total: 1, Succeeded: 1, Reused: 1}},
 			"j|2|1": {Job: Job{Handle: "j|2|1", Name: "globex-secret", State: "Completed"}},
 		},
 		seenBy: map[string][]string{"j|1|1": {"u1"}, "j|1|2": {"u1"}, "j|2|1": {"u2"}},
@@ -268,8 +268,10 @@ func TestPagesBodies(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), "<td>c</td>")
 	assert.NotContains(t, rec.Body.String(), "<td>a</td>")
 
+	assert.NotContains(t, rec.Body.String(), "rendition cache", "nothing reused: nothing said")
 	rec = s.do(get("/jobs/j%7C1%7C2", c))
 	assert.NotContains(t, rec.Body.String(), "data-live", "an ended job's page does not refresh")
+	assert.Contains(t, rec.Body.String(), "1 succeeded (0 with a warning), 0 failed, of 1; 1 reused from the rendition cache")
 }
 
 func TestSignIn(t *testing.T) {

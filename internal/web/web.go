@@ -107,6 +107,9 @@ type Job struct {
 	// Cancelled are the assets a stop left untouched: neither exported
 	// nor failed.
 	Cancelled int
+	// Reused are the exported files taken from the rendition cache
+	// instead of rendered again.
+	Reused    int
 	Submitted time.Time
 	Started   time.Time
 	Ended     time.Time
