@@ -238,7 +238,7 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	if !b.cfg.skip["submit"] {
-		if err := b.submitTarget(ctx, c, srv, b.srvPid, "SQLite", tinyHandle[0]); err != nil {
+		if err := b.submitTarget(ctx, c, srv, b.srvPid, 0, "SQLite", tinyHandle[0]); err != nil {
 			return err
 		}
 	}

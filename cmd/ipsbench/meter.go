@@ -12,7 +12,8 @@ import (
 
 // A meter tells how much of the machine other processes took while a
 // measurement ran: all CPU time the kernel counted (/proc/stat) minus what
-// this program, its children and the server used. On a shared machine a
+// this program, its children and the measured processes (the server, a
+// database server) and their children used. On a shared machine a
 // busy neighbour slows one side of a comparison and not the other; the
 // report flags such rounds.
 type meter struct {
@@ -57,9 +58,52 @@ func (m *meter) ours() float64 {
 	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
 	t := tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
 	for _, pid := range m.pids {
-		t += procCPU(pid)
+		t += procTreeCPU(pid)
 	}
 	return t
+}
+
+// procTreeCPU is procCPU of pid and of its live children: PostgreSQL's
+// backends are children of the postmaster, and their CPU reaches its
+// cutime only once they exit.
+func procTreeCPU(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	t := procCPU(pid)
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return t
+	}
+	for _, d := range dirs {
+		child, err := strconv.Atoi(d.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if parentPID(child) == pid {
+			t += procCPU(child)
+		}
+	}
+	return t
+}
+
+// parentPID is a live process's parent; 0 if it cannot be read.
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1]) // state(0) ppid(1)
+	return ppid
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }

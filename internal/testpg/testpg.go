@@ -293,6 +293,11 @@ func sweepStale(base string) {
 	}
 }
 
+// PID is the postmaster's process id (its backends are its children); 0
+// when the server is not running. Benchmarks count the database's CPU
+// with it.
+func (s *Server) PID() int { return postmasterPID(s.dir) }
+
 // postmasterPID reads the pid from a cluster's postmaster.pid; 0 if none.
 func postmasterPID(dir string) int {
 	b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
