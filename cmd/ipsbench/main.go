@@ -19,8 +19,9 @@
 //   - (f) reads the server's peak RSS (VmHWM) after a 100-asset and after a
 //     10,000-asset export, each in a fresh server process.
 //
-// Conversions and copies run in rounds, alternating service and baseline;
-// each figure is the best round.
+// Conversions and copies run in rounds, alternating service and baseline
+// (the conversion's rounds also alternate which side goes first); each
+// figure is the best round.
 package main
 
 import (
@@ -432,7 +433,7 @@ func (b *bench) convertTargets(ctx context.Context, c *client, set *inputSet, ha
 	}
 	outDir := filepath.Join(b.work, "out-bimg")
 	var svc, bimg []round
-	for i := 1; b.moreRounds(i-1, svc, bimg); i++ {
+	serviceRound := func(i int) error {
 		b.quiet()
 		m := startMeter(b.srvPid)
 		cpu0 := procCPU(b.srvPid)
@@ -445,7 +446,9 @@ func (b *bench) convertTargets(ctx context.Context, c *client, set *inputSet, ha
 		b.detail("round %d: service convert of %d: submit answered %.0f ms, archive link %.2f s, zip (%.1f MB) downloaded %.2f s → %.2f img/s; server CPU %.1f ms per image; %s",
 			i, n, ms(r.submit), r.archive.Seconds(), float64(r.zipBytes)/1e6, r.total.Seconds(), float64(n)/r.total.Seconds(), ms(cpu)/float64(n), m)
 		svc = append(svc, round{r.total, share, cpu})
-
+		return nil
+	}
+	baselineRound := func(i int) error {
 		t, s, m, share, err := b.bimgRound(ctx, outDir, list)
 		if err != nil {
 			return err
@@ -453,6 +456,21 @@ func (b *bench) convertTargets(ctx context.Context, c *client, set *inputSet, ha
 		b.detail("round %d: bimgbaseline -j %d: %.2f s wall (%.2f s converting) → %.2f img/s; CPU %.1f ms per image; %s",
 			i, b.cfg.workers, t.wall.Seconds(), s, float64(n)/t.wall.Seconds(), ms(t.cpu)/float64(n), m)
 		bimg = append(bimg, round{t.wall, share, t.cpu})
+		return nil
+	}
+	for i := 1; b.moreRounds(i-1, svc, bimg); i++ {
+		// Who goes first alternates (A B, B A, …): a host that speeds up
+		// or slows down over the run then favours neither side.
+		first, second := serviceRound, baselineRound
+		if i%2 == 0 {
+			first, second = baselineRound, serviceRound
+		}
+		if err := first(i); err != nil {
+			return err
+		}
+		if err := second(i); err != nil {
+			return err
+		}
 	}
 	sb, bb := bestOf(svc), bestOf(bimg)
 	svcRate, bimgRate := float64(n)/sb.d.Seconds(), float64(n)/bb.d.Seconds()
