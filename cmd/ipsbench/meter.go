@@ -89,16 +89,7 @@ func procTreeCPU(pid int) float64 {
 
 // parentPID is a live process's parent; 0 if it cannot be read.
 func parentPID(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
+	f := statFields(pid)
 	if len(f) < 2 {
 		return 0
 	}
@@ -134,16 +125,7 @@ func machineBusy() float64 {
 // procCPU is the user and system CPU seconds of a live process and its
 // waited-for children.
 func procCPU(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
+	f := statFields(pid)
 	// After the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
 	if len(f) < 15 {
 		return 0
@@ -154,4 +136,19 @@ func procCPU(pid int) float64 {
 		t += n
 	}
 	return t / clockTick
+}
+
+// statFields are the fields of /proc/<pid>/stat after the command (whose
+// name may hold spaces); nil when the process is gone.
+func statFields(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
 }
