@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,6 +71,24 @@ func (c *cli) oneCompanyName(args []string) (string, error) {
 	return strings.TrimSpace(pos[0]), nil
 }
 
+// companyNamed is the company a command names, its name quoted in the
+// error when there is none.
+func companyNamed(ctx context.Context, st store.Store, name string) (store.Company, error) {
+	co, err := st.CompanyByName(ctx, name)
+	if err != nil {
+		return store.Company{}, fmt.Errorf("company %q: %w", name, err)
+	}
+	return co, nil
+}
+
+// printDefaults writes a company's default request attributes, a name and
+// a value a line.
+func printDefaults(w io.Writer, d store.CompanyDefaults) {
+	for _, l := range catalog.DefaultsLines(d) {
+		fmt.Fprintf(w, "%s\t%s\n", l[0], l[1])
+	}
+}
+
 func adminCompanyAdd(ctx context.Context, c *cli, args []string) error {
 	name, err := c.oneCompanyName(args)
 	if err != nil {
@@ -126,9 +145,9 @@ func adminCompanySetDefaults(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	co, err := st.CompanyByName(ctx, *companyName)
+	co, err := companyNamed(ctx, st, *companyName)
 	if err != nil {
-		return fmt.Errorf("company %q: %w", *companyName, err)
+		return err
 	}
 	d, err := catalog.SetCompanyDefaults(ctx, st, co.Handle, catalog.DefaultsChange{
 		JpegQuality: given["jpeg-quality"], BkgColor: given["background"], ResMode: given["resample"],
@@ -137,9 +156,7 @@ func adminCompanySetDefaults(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("company %s: %w", co.Name, err)
 	}
-	for _, l := range catalog.DefaultsLines(d) {
-		fmt.Fprintf(c.stdout, "%s\t%s\n", l[0], l[1])
-	}
+	printDefaults(c.stdout, d)
 	return nil
 }
 
@@ -155,18 +172,16 @@ func adminCompanyShow(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	co, err := st.CompanyByName(ctx, name)
+	co, err := companyNamed(ctx, st, name)
 	if err != nil {
-		return fmt.Errorf("company %q: %w", name, err)
+		return err
 	}
 	d, err := st.CompanyDefaults(ctx, co.Handle)
 	if err != nil {
 		return fmt.Errorf("company %s: %w", co.Name, err)
 	}
 	fmt.Fprintf(c.stdout, "companyHandle\t%s\nname\t%s\n", co.Handle, co.Name)
-	for _, l := range catalog.DefaultsLines(d) {
-		fmt.Fprintf(c.stdout, "%s\t%s\n", l[0], l[1])
-	}
+	printDefaults(c.stdout, d)
 	return nil
 }
 
@@ -201,9 +216,9 @@ func adminUserAdd(ctx context.Context, c *cli, args []string) error {
 	defer st.Close()
 	var cos []store.Company
 	for _, name := range companies {
-		co, err := st.CompanyByName(ctx, name)
+		co, err := companyNamed(ctx, st, name)
 		if err != nil {
-			return fmt.Errorf("company %q: %w", name, err)
+			return err
 		}
 		cos = append(cos, co)
 	}
@@ -246,9 +261,9 @@ func adminAssetImport(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	co, err := st.CompanyByName(ctx, *companyName)
+	co, err := companyNamed(ctx, st, *companyName)
 	if err != nil {
-		return fmt.Errorf("company %q: %w", *companyName, err)
+		return err
 	}
 	bl, err := blobopen.Open(ctx, where)
 	if err != nil {
@@ -332,9 +347,9 @@ func adminSetAdd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	co, err := st.CompanyByName(ctx, *companyName)
+	co, err := companyNamed(ctx, st, *companyName)
 	if err != nil {
-		return fmt.Errorf("company %q: %w", *companyName, err)
+		return err
 	}
 	handles, err := resolveMembers(ctx, st, co, members)
 	if err != nil {
@@ -420,9 +435,9 @@ func adminFormatSet(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	co, err := st.CompanyByName(ctx, *companyName)
+	co, err := companyNamed(ctx, st, *companyName)
 	if err != nil {
-		return fmt.Errorf("company %q: %w", *companyName, err)
+		return err
 	}
 	mod, err := service.CleanURLModifier(ctx, st, co.Handle, pos[0], pos[1])
 	if err != nil {
