@@ -375,6 +375,22 @@ func (b *bench) pprofTop(profile string, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// profileCPU profiles the server for secs seconds while during runs, writes
+// the profile and its top to WORK/profiles, and says where; what names the
+// work in those lines. A failure is logged: a profile is never a result.
+func (b *bench) profileCPU(s *server, name, what string, secs int, during func() error) {
+	f, err := b.cpuProfile(s, name, secs, during)
+	if err != nil {
+		b.logf("profile %s: %v", what, err)
+		return
+	}
+	if _, err := b.pprofTop(f); err != nil {
+		b.logf("%v", err)
+		return
+	}
+	b.detail("profile: %s under the CPU profiler: %s (top in %s)", what, f, strings.TrimSuffix(f, ".pprof")+".txt")
+}
+
 // cpuProfile profiles the server for secs seconds while during runs.
 func (b *bench) cpuProfile(s *server, name string, secs int, during func() error) (string, error) {
 	type res struct {

@@ -312,17 +312,10 @@ func (b *bench) largeSubmitTarget(ctx context.Context, set *inputSet) error {
 	})
 	b.detail("large submit per handle: %s", strings.Join(parts, "; "))
 	if b.cfg.profile && srv.pprofAddr != "" {
-		f, err := b.cpuProfile(srv, "largesubmit.cpu.pprof", 3, func() error {
+		b.profileCPU(srv, "largesubmit.cpu.pprof", fmt.Sprintf("submitJob of %d distinct handles", n), 3, func() error {
 			_, err := submit(handles[:n], false)
 			return err
 		})
-		if err != nil {
-			b.logf("profile large submit: %v", err)
-		} else if _, err := b.pprofTop(f); err != nil {
-			b.logf("%v", err)
-		} else {
-			b.detail("profile: submitJob of %d distinct handles under the CPU profiler: %s", n, f)
-		}
 		if f, err := b.fetchProfile(srv, "/debug/pprof/allocs", "largesubmit.allocs.pprof"); err == nil {
 			b.detail("profile: allocations after the large submits: %s", f)
 		}

@@ -589,26 +589,15 @@ func (b *bench) origTarget(ctx context.Context, c *client, files, handles []stri
 		svc = append(svc, round{d: r.total, disturbed: share})
 		svcExport = append(svcExport, round{d: r.archive, disturbed: share})
 
-		os.RemoveAll(dest)
-		if err := os.MkdirAll(dest, 0o755); err != nil {
+		if err := freshDir(dest); err != nil {
 			return err
 		}
 		b.quiet()
 		m = startMeter(b.srvPid)
-		tcp, err := runTimed(ctx, b.work, "cp", append([]string{"--reflink=never", "-t", dest, "--"}, files...)...)
+		dcp, dsum, err := b.copyAndHash(ctx, files, dest)
 		if err != nil {
 			return err
 		}
-		dcp := tcp.wall
-		copies := make([]string, len(files))
-		for i, f := range files {
-			copies[i] = filepath.Join(dest, filepath.Base(f))
-		}
-		tsum, err := runTimed(ctx, b.work, "sha256sum", append([]string{"--"}, copies...)...)
-		if err != nil {
-			return err
-		}
-		dsum := tsum.wall
 		// The export makes every file durable before it records it; cp
 		// leaves the copies in the page cache. sync afterwards shows what
 		// the same durability costs the baseline (reported only).
@@ -755,26 +744,43 @@ func reuseNote(n, distinct int) string {
 	return fmt.Sprintf(", %d distinct assets each named %d×", distinct, (n+distinct-1)/distinct)
 }
 
+// freshDir makes dir an empty directory.
+func freshDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.MkdirAll(dir, 0o755)
+}
+
+// copyAndHash is the baseline of the orig and zip lines: cp of files into
+// the empty directory dest, then sha256sum of the copies; it returns how
+// long each took.
+func (b *bench) copyAndHash(ctx context.Context, files []string, dest string) (cp, sum time.Duration, err error) {
+	tcp, err := runTimed(ctx, b.work, "cp", append([]string{"--reflink=never", "-t", dest, "--"}, files...)...)
+	if err != nil {
+		return 0, 0, err
+	}
+	copies := make([]string, len(files))
+	for i, f := range files {
+		copies[i] = filepath.Join(dest, filepath.Base(f))
+	}
+	tsum, err := runTimed(ctx, b.work, "sha256sum", append([]string{"--"}, copies...)...)
+	if err != nil {
+		return 0, 0, err
+	}
+	return tcp.wall, tsum.wall, nil
+}
+
 // profileExport runs one more export, not counted, under the server's
 // CPU profiler and writes the profile and its top to WORK/profiles.
 func (b *bench) profileExport(ctx context.Context, c *client, label string, handles []string, fmtName, modifier string, expect time.Duration) {
 	if !b.cfg.profile || b.srv == nil {
 		return
 	}
-	secs := int(expect.Seconds()) + 2
-	f, err := b.cpuProfile(b.srv, label+".cpu.pprof", secs, func() error {
+	b.profileCPU(b.srv, label+".cpu.pprof", label+" export", int(expect.Seconds())+2, func() error {
 		_, err := b.serviceExport(ctx, c, "profile-"+label, handles, fmtName, modifier, exportOpts{})
 		return err
 	})
-	if err != nil {
-		b.logf("profile %s: %v", label, err)
-		return
-	}
-	if _, err := b.pprofTop(f); err != nil {
-		b.logf("%v", err)
-		return
-	}
-	b.detail("profile: %s export under the CPU profiler: %s (top in %s)", label, f, strings.TrimSuffix(f, ".pprof")+".txt")
 }
 
 // quiet waits, at most cfg.quiet, until other processes took less than

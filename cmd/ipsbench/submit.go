@@ -101,17 +101,10 @@ func (b *bench) submitTarget(ctx context.Context, c *client, srv *server, srvPid
 		if strings.HasPrefix(db, "PostgreSQL") {
 			slug = "postgres"
 		}
-		f, err := b.cpuProfile(srv, "submit-"+slug+".cpu.pprof", secs, func() error {
+		b.profileCPU(srv, "submit-"+slug+".cpu.pprof", "submitJob load ("+db+")", secs, func() error {
 			submitLoadRun(ctx, c, b.cfg.submitClients, time.Duration(secs)*time.Second-200*time.Millisecond, handle, "bench-submit-prof-"+db)
 			return nil
 		})
-		if err != nil {
-			b.logf("profile submit: %v", err)
-		} else if _, err := b.pprofTop(f); err != nil {
-			b.logf("%v", err)
-		} else {
-			b.detail("profile: submitJob load (%s) under the CPU profiler: %s (top in %s)", db, f, strings.TrimSuffix(f, ".pprof")+".txt")
-		}
 	}
 	return nil
 }

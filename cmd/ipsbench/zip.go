@@ -52,29 +52,19 @@ func (b *bench) zipTarget(ctx context.Context, c *client, files, handles []strin
 			i, len(files), float64(size)/1e6, float64(zipBytes)/1e6, d.Seconds(), float64(size)/1e6/d.Seconds(), cpu, m)
 		svc = append(svc, round{d: d, disturbed: share})
 
-		os.RemoveAll(dest)
-		if err := os.MkdirAll(dest, 0o755); err != nil {
+		if err := freshDir(dest); err != nil {
 			return err
 		}
 		b.quiet()
 		m = startMeter(b.srvPid)
-		tcp, err := runTimed(ctx, b.work, "cp", append([]string{"--reflink=never", "-t", dest, "--"}, files...)...)
-		if err != nil {
-			return err
-		}
-		copies := make([]string, len(files))
-		for i, f := range files {
-			copies[i] = filepath.Join(dest, filepath.Base(f))
-		}
-		tsum, err := runTimed(ctx, b.work, "sha256sum", append([]string{"--"}, copies...)...)
+		dcp, dsum, err := b.copyAndHash(ctx, files, dest)
 		if err != nil {
 			return err
 		}
 		_, share = m.foreign()
 		b.detail("round %d: cp --reflink=never %.2f s + sha256sum %.2f s = %.2f s → %.0f MB/s; %s",
-			i, tcp.wall.Seconds(), tsum.wall.Seconds(), (tcp.wall + tsum.wall).Seconds(),
-			float64(size)/1e6/(tcp.wall+tsum.wall).Seconds(), m)
-		cp = append(cp, round{d: tcp.wall + tsum.wall, disturbed: share})
+			i, dcp.Seconds(), dsum.Seconds(), (dcp + dsum).Seconds(), float64(size)/1e6/(dcp+dsum).Seconds(), m)
+		cp = append(cp, round{d: dcp + dsum, disturbed: share})
 	}
 	stored, deflated, err := b.checkZip(ctx, c, link, len(handles))
 	if err != nil {
