@@ -50,6 +50,24 @@ type jobsReport struct {
 	WaitingHandle string   `json:"waitingHandle"`
 }
 
+// runToolkit runs a toolkit's test script with cfg, as JSON, for its one
+// argument, within timeout, and returns what it printed; a script that
+// fails fails the test with its output and its standard error.
+func runToolkit(t *testing.T, timeout time.Duration, program, script string, cfg map[string]any) []byte {
+	t.Helper()
+	arg, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, program, script, string(arg)).Output()
+	var stderr []byte
+	if ee, ok := err.(*exec.ExitError); ok {
+		stderr = ee.Stderr
+	}
+	require.NoError(t, err, "%s\n%s", out, stderr)
+	return out
+}
+
 // TestInteropJobControl: zeep, through every served WSDL, holds and
 // releases a waiting and a recurring job, runs the waiting one with
 // executeJob, follows its log, reconciles the export with getAssetJobLogs
@@ -68,19 +86,10 @@ func TestInteropJobControl(t *testing.T) {
 			if v.Name == "" || v.Namespace == ipsapi.Unversioned {
 				prefix = "zeep-pre40"
 			}
-			cfg, err := json.Marshal(map[string]any{
+			out := runToolkit(t, 2*time.Minute, "/usr/bin/python3", script, map[string]any{
 				"wsdl": e.srv.URL + "/scene7/webservice/" + v.WSDLFile, "user": "alice@acme.test", "password": password,
 				"company": "Acme", "handles": []string{hero, boot}, "prefix": prefix, "assetJobLogs": withAssetLogs,
 			})
-			require.NoError(t, err)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, "/usr/bin/python3", script, string(cfg)).Output()
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			require.NoError(t, err, "%s\n%s", out, stderr)
 			var r jobsReport
 			require.NoError(t, json.Unmarshal(out, &r), string(out))
 
@@ -134,20 +143,11 @@ func TestInteropJobControlPHP(t *testing.T) {
 	for _, v := range []ipsapi.Version{mustVersion(t, "pre-4.0"), mustVersion(t, "2014-04-03")} {
 		t.Run(v.Name, func(t *testing.T) {
 			withAssetLogs := v.Namespace != ipsapi.Unversioned
-			cfg, err := json.Marshal(map[string]any{
+			out := runToolkit(t, 2*time.Minute, "php", script, map[string]any{
 				"wsdl": e.srv.URL + "/scene7/webservice/" + v.WSDLFile, "ns": v.Namespace, "user": "alice@acme.test",
 				"password": password, "company": "Acme", "handles": []string{hero, boot},
 				"prefix": "php-" + strings.ReplaceAll(v.Name, ".", ""), "assetJobLogs": withAssetLogs,
 			})
-			require.NoError(t, err)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, "php", script, string(cfg)).Output()
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			require.NoError(t, err, "%s\n%s", out, stderr)
 			var r struct {
 				TriggerState      string                                `json:"triggerState"`
 				TimeZone          string                                `json:"timeZone"`

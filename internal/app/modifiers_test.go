@@ -8,7 +8,6 @@ import (
 	"image/color"
 	_ "image/jpeg"
 	"image/png"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -197,21 +196,12 @@ func TestInteropSetUrlModifier(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			v := mustVersion(t, name)
 			mod, post := "wid=40&fmt=png&$v="+name, "op_invert=1"
-			cfg, err := json.Marshal(map[string]any{
+			out := runToolkit(t, time.Minute, "php", script, map[string]any{
 				"wsdl": e.srv.URL + "/scene7/webservice/" + v.WSDLFile, "ns": v.Namespace,
 				"user": "alice@acme.test", "password": password, "companyHandle": e.acme.Handle,
 				"assetHandle": hero.Handle, "urlModifier": mod, "urlPostApplyModifier": post,
 				"badModifier": "wid=-5",
 			})
-			require.NoError(t, err)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, "php", script, string(cfg)).Output()
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			require.NoError(t, err, "%s\n%s", out, stderr)
 			var r struct {
 				Functions            []string `json:"functions"`
 				SetRequest           string   `json:"setRequest"`
@@ -227,7 +217,7 @@ func TestInteropSetUrlModifier(t *testing.T) {
 			assert.Contains(t, r.SetRequest, v.Namespace, "sent in the version's namespace")
 			assert.Equal(t, mod, r.URLModifier, "read back from imageInfo")
 			assert.Equal(t, post, r.URLPostApplyModifier)
-			got, err := e.app.Store.AssetsByHandles(ctx, e.acme.Handle, []string{hero.Handle})
+			got, err := e.app.Store.AssetsByHandles(t.Context(), e.acme.Handle, []string{hero.Handle})
 			require.NoError(t, err)
 			require.Len(t, got, 1)
 			assert.Equal(t, mod, got[0].URLModifier, "stored")
