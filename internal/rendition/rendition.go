@@ -204,6 +204,18 @@ func (c *Cache) put(ctx context.Context, key string, data []byte, warnings []str
 		}
 		return
 	}
+	// An eviction may have taken the row while the file was being written,
+	// and deleted the file before it was there: then nothing would ever
+	// evict this one. Take it back out (a row another worker added again
+	// meanwhile keeps it: the same bytes).
+	if _, ok, err := c.index.UseRendition(ctx, key, r.LastUsed); err != nil {
+		c.log.Warn("rendition cache: index", "key", key, "err", err)
+	} else if !ok {
+		if err := c.blob.Delete(ctx, Prefix+key); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			c.log.Warn("rendition cache: delete", "key", key, "err", err)
+		}
+		return
+	}
 	if err := c.Evict(ctx); err != nil {
 		c.log.Warn("rendition cache: evict", "err", err)
 	}

@@ -3,6 +3,7 @@ package rendition_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -10,6 +11,7 @@ import (
 	"image/png"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -505,6 +507,60 @@ func TestConcurrentWorkers(t *testing.T) {
 			assert.Equal(t, export.CacheMiss, res1.Cache)
 			assert.Equal(t, export.CacheHit, res2.Cache)
 			assert.Equal(t, f1, f2)
+		})
+	}
+}
+
+// evictingBlob is a blob store in which another process evicts a rendition
+// (its index row, then its file, which is not there yet) just before this
+// one writes the file.
+type evictingBlob struct {
+	blob.Store
+	st store.Store
+}
+
+func (e evictingBlob) Put(ctx context.Context, key string, r io.Reader) (blob.Info, error) {
+	if k, ok := strings.CutPrefix(key, rendition.Prefix); ok {
+		if err := e.st.RemoveRendition(ctx, k); err != nil {
+			return blob.Info{}, err
+		}
+		if err := e.Store.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return blob.Info{}, err
+		}
+	}
+	return e.Store.Put(ctx, key, r)
+}
+
+// A rendition evicted while its file was being written leaves no file that
+// no index row accounts for (nothing would ever evict it); one kept after
+// that is kept whole.
+func TestEvictedWhileWritten(t *testing.T) {
+	for _, be := range backends[:2] {
+		t.Run(be.name, func(t *testing.T) {
+			st, b := be.open(t)
+			var clk clock
+			data := photo(t, 64, 48, 1)
+			key := strings.Repeat("ab", 32)
+
+			racing := rendition.New(rendition.Config{Blob: evictingBlob{Store: b, st: st}, Index: st, MaxBytes: 1 << 30, Now: clk.now})
+			racing.Put(t.Context(), key, data, nil)
+			racing.Wait()
+			_, err := b.Stat(t.Context(), rendition.Prefix+key)
+			assert.ErrorIs(t, err, blob.ErrNotFound, "the file whose row was evicted is taken back out")
+			n, err := st.RenditionBytes(t.Context())
+			require.NoError(t, err)
+			assert.Zero(t, n)
+
+			quiet := rendition.New(rendition.Config{Blob: b, Index: st, MaxBytes: 1 << 30, Now: clk.now})
+			quiet.Put(t.Context(), key, data, nil)
+			quiet.Wait()
+			rc, r, ok := quiet.Get(t.Context(), key)
+			require.True(t, ok, "kept whole")
+			got, err := io.ReadAll(rc)
+			require.NoError(t, rc.Close())
+			require.NoError(t, err)
+			assert.Equal(t, data, got)
+			assert.Equal(t, int64(len(data)), r.Size)
 		})
 	}
 }
