@@ -259,6 +259,10 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, log *slog.Lo
 	}
 }
 
+// onlyReader hides a reader's WriteTo (*os.File has one), which would
+// allocate its own 32 KiB buffer per file instead of using the one given.
+type onlyReader struct{ io.Reader }
+
 // serveZip streams the job's files as one zip.
 func (h *Handler) serveZip(w http.ResponseWriter, r *http.Request, log *slog.Logger, job Job, files []File) {
 	if len(files) == 0 {

@@ -310,10 +310,6 @@ func (z *zipper) readEntry(ctx context.Context, f File, name string) error {
 
 var errMore = errors.New("more to read")
 
-// onlyReader hides a reader's WriteTo (*os.File has one), which would
-// allocate its own 32 KiB buffer per file.
-type onlyReader struct{ io.Reader }
-
 // deflateBound is the most deflate's output of n bytes may take (stored
 // blocks of 64 KiB with 5 bytes each, a sync flush, slack).
 func deflateBound(n int) int64 { return int64(n + n/64 + 1024) }
